@@ -1,0 +1,36 @@
+"""One immutable configuration object.
+
+The field names are also the CLI flags (``--doc-threshold`` for
+``doc_threshold``) and the web request fields.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class Config:
+    #: Lexicon and frequency evidence only, no language model.  For screening
+    #: large corpora: about 100x faster, lower recall.
+    fast: bool = False
+    #: A document is called spun when its calibrated probability reaches this.
+    doc_threshold: float = 0.5
+    #: A span is reported (and restored) when its confidence reaches this.
+    span_threshold: float = 0.5
+    #: Remove page boilerplate ([ad_1], "Source link", spintax braces).
+    clean_boilerplate: bool = True
+    #: Extra phrase tables (the project's TSV format) and tortured-phrase
+    #: lists (CSV or JSON, spun -> expected), added as lexicon sources.
+    tables: tuple[str, ...] = ()
+    #: Sentences scored together by the language model.
+    batch_size: int = 32
+    #: Sentences longer than this many LM tokens are scored in windows.
+    max_tokens: int = 128
+    #: Use the thesaurus-derived lexicon (Moby) beside the phrase table.
+    thesaurus: bool = True
+
+    def with_(self, **changes) -> "Config":
+        return replace(self, **changes)
+
+
+DEFAULT = Config()
