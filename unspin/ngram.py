@@ -1,0 +1,77 @@
+"""Word and bigram frequencies: the evidence ``--fast`` mode uses instead of the LM.
+
+Bigram counts come from the frequency dictionary shipped in the ``symspellpy``
+wheel (``frequency_bigramdictionary_en_243_342.txt``: 243,342 lower-case
+bigrams with Google Books counts, one ``w1 w2 count`` per line).  Unigram
+frequencies come from ``wordfreq`` (Zipf scale).  The score of a word in
+context is a stupid-backoff estimate (Brants et al. 2007): the bigram's
+relative frequency when the bigram is listed, else 0.4 times the unigram
+probability.  It is crude, but it is cheap, and it is only asked to compare
+two words in the same slot.
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+from functools import lru_cache
+from pathlib import Path
+
+BACKOFF = math.log(0.4)
+BIGRAM_FILE = "frequency_bigramdictionary_en_243_342.txt"
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[dict[tuple[str, str], float], dict[str, float], dict[str, float]]:
+    from wordfreq import get_frequency_dict
+
+    spec = importlib.util.find_spec("symspellpy")
+    if spec is None or not spec.origin:
+        raise RuntimeError("symspellpy is not installed: pip install symspellpy")
+    path = Path(spec.origin).with_name(BIGRAM_FILE)
+    counts: dict[tuple[str, str], float] = {}
+    left_tot: dict[str, float] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) != 3:
+                continue
+            a, b, c = parts[0], parts[1], float(parts[2])
+            counts[(a, b)] = c
+            left_tot[a] = left_tot.get(a, 0.0) + c
+    return counts, left_tot, get_frequency_dict("en")
+
+
+def unigram_logp(w: str) -> float:
+    """Natural-log unigram probability, floored at 1e-9 for unknown words.
+
+    >>> unigram_logp("the") > unigram_logp("fastidiously")
+    True
+    """
+    f = _tables()[2].get(w.lower(), 0.0)
+    return math.log(max(f, 1e-9))
+
+
+def bigram_logp(left: str, w: str) -> float:
+    """log P(w | left) by stupid backoff.
+
+    >>> bigram_logp("last", "month") > bigram_logp("final", "month")
+    True
+    """
+    counts, left_tot, _ = _tables()
+    a, b = left.lower(), w.lower()
+    c = counts.get((a, b))
+    if c is not None:
+        return math.log(c / left_tot[a])
+    return BACKOFF + unigram_logp(b)
+
+
+def phrase_logp(words: list[str], left: str | None, right: str | None) -> float:
+    """Log-probability of ``words`` between ``left`` and ``right`` neighbours."""
+    lp = 0.0
+    prev = left
+    for w in words:
+        lp += bigram_logp(prev, w) if prev else unigram_logp(w)
+        prev = w
+    if right is not None and prev is not None:
+        lp += bigram_logp(prev, right)
+    return lp

@@ -1,0 +1,494 @@
+"""Restoring spun text: a noisy-channel decoder.
+
+For every place where the reverse lexicon knows the observed word or phrase as
+a spinner's output (a *slot*), the candidates are the originals it may have
+replaced.  A candidate ``c`` for observed form ``o`` wins when
+
+    log P_LM(sentence with c) - log P_LM(sentence with o)      (the LM gain)
+  + log P(o | c) + log rate(source) - log(1 - rate(source))   (the channel)
+
+is large, i.e. the sentence reads much better with ``c`` and a spinner would
+plausibly have written ``o`` for ``c``.  The language model is used twice per
+sentence, never once per candidate:
+
+1. one scoring pass over the observed sentence gives every token's surprisal
+   and, from the same logits, the probability of each candidate's first token
+   at its slot (a cheap left-context pre-score that prunes all but the best
+   candidate per slot);
+2. one pass over the sentence with all surviving proposals applied; each
+   proposal's gain is the log-probability of the tokens from its slot up to
+   the next proposal, with and without it, so right context counts too.
+
+``--fast`` mode replaces the LM by bigram counts (``unspin.ngram``).
+
+The score becomes a span confidence through a logistic map fitted on the
+training split (see ``benchmarks/calibrate.py``), and is multiplied by the
+document's spun probability (``unspin.detect``): a span is spun only if its
+document is.  That product is what keeps clean text unchanged: a clean
+document with a few words an LM would phrase differently gets a low document
+probability and so no edits at all.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+from .config import DEFAULT, Config
+from .lexicon import Entry, Lexicon, load_lexicon
+from .records import Detection, Edit, Restoration, Span
+from .text import Token, english_share, match_case, norm, sentences, tokenize
+
+# P(a spinner rewrites an original that it has an alternative for), per
+# lexicon source.  Phrase-table rows are the spinner's habits; the thesaurus
+# lists many legitimate synonyms a spinner rarely picks.  Fitted on the train
+# split of the synthetic benchmark, rounded (benchmarks/calibrate.py).
+RATES = {"phrases": 0.5, "moby": 0.15, "table": 0.5, "tortured": 0.9}
+
+# Candidates whose left-context pre-score is below this are not tried in
+# pass 2.  A loose bound: pass 2 decides.
+PRE_MIN = -3.0
+
+# Sentences longer than this many words are scored in windows.
+MAX_WORDS = 60
+
+# Sentences scored per LM call across documents.
+SENTENCES_PER_BATCH = 128
+
+# Non-English threshold on unspin.text.english_share.
+MIN_ENGLISH = 0.6
+
+
+def _rate(source: str) -> float:
+    return RATES.get(source.split(":", 1)[0], 0.5)
+
+
+def channel_score(e: Entry) -> float:
+    """log P(o|c) + log rate - log(1 - rate): how much the channel favours ``c``."""
+    r = _rate(e.source)
+    return e.logp + math.log(r) - math.log1p(-r)
+
+
+@dataclass
+class _Proposal:
+    start: int  # absolute char offsets of the observed form
+    end: int
+    observed: str
+    suggestion: str
+    entry: Entry
+    prescore: float
+    alternatives: list[str]
+    lm_gain: float = 0.0
+    score: float = float("-inf")
+
+
+@dataclass
+class _Sentence:
+    doc: int
+    start: int
+    end: int
+    text: str
+    proposals: list[_Proposal] = field(default_factory=list)
+    token_lp_sum: float = 0.0
+    n_tokens: int = 0
+
+
+@dataclass
+class _Doc:
+    text: str
+    boilerplate: list[Edit]
+    english: bool
+    words: int
+    pending: int = 0
+    proposals: list[_Proposal] = field(default_factory=list)
+    lp_sum: float = 0.0
+    lp_tokens: int = 0
+
+
+# --------------------------------------------------------------------------
+# Slots
+
+
+def _slots(text: str, s: int, e: int, lex: Lexicon, skip: list[tuple[int, int]]) -> list[_Proposal]:
+    """All lexicon matches in sentence ``text[s:e]`` (possibly overlapping)."""
+    toks = [t for t in tokenize(text[s:e], offset=s) if not _inside(t, skip)]
+    out = []
+    n = len(toks)
+    for i in range(n):
+        t0 = toks[i]
+        if not t0.is_word:
+            continue
+        for k in range(1, lex.max_n + 1):
+            j = i + k - 1
+            if j >= n:
+                break
+            tj = toks[j]
+            if not tj.is_word and not tj.text == ".":
+                break
+            key = norm(text[t0.start : tj.end])
+            if not lex.has_spun(key):
+                continue
+            observed = text[t0.start : tj.end]
+            cands = []
+            for ent in lex.reverse(key):
+                # A capitalised word inside a sentence is usually a name:
+                # only the phrase tables (which list such cases) may touch it.
+                if ent.source == "moby" and t0.text[:1].isupper() and i > 0:
+                    continue
+                cands.append(ent)
+            if cands:
+                out.append(_Proposal(t0.start, tj.end, observed, "", cands[0], 0.0, [], 0.0))
+                out[-1]._cands = cands  # type: ignore[attr-defined]
+    return out
+
+
+def _inside(t: Token, spans: list[tuple[int, int]]) -> bool:
+    return any(a < t.end and t.start < b for a, b in spans)
+
+
+def _windows(text: str, s: int, e: int) -> Iterator[tuple[int, int]]:
+    """Split an over-long sentence into windows of at most MAX_WORDS words."""
+    toks = tokenize(text[s:e], offset=s)
+    words = [t for t in toks if t.is_word]
+    if len(words) <= MAX_WORDS:
+        yield (s, e)
+        return
+    start = s
+    for i in range(MAX_WORDS, len(words), MAX_WORDS):
+        cut = words[i].start
+        yield (start, words[i - 1].end)
+        start = cut
+    yield (start, e)
+
+
+# --------------------------------------------------------------------------
+# Scoring with the language model
+
+
+def _tok_range(offs: list[tuple[int, int]], a: int, b: int) -> tuple[int, int] | None:
+    """LM tokens covering chars [a, b) of the sentence; None unless aligned.
+
+    Byte-level BPE tokens carry their leading space, so a word at ``a`` starts
+    a token at ``a - 1`` (after a space) or ``a`` (after anything else).
+    """
+    first = last = None
+    for k, (ts, te) in enumerate(offs):
+        if te > a and ts < b:
+            if first is None:
+                first = k
+            last = k
+    if first is None or last is None:
+        return None
+    if offs[first][0] < a - 1 or offs[last][1] != b:
+        return None
+    if offs[first][0] == a - 1 and a - 1 >= 0:
+        return (first, last)
+    if offs[first][0] == a:
+        return (first, last)
+    return None
+
+
+def _score_lm(batch: list[_Sentence], scorer) -> None:
+    """Pass 1 (pre-score) and pass 2 (joint verification) for a batch."""
+    seqs, wants, metas = [], [], []
+    for sent in batch:
+        ids, offs = scorer.encode(sent.text)
+        seqs.append([scorer.bos_id] + ids)
+        want: dict[int, set[int]] = {}
+        meta = []
+        for p in sent.proposals:
+            rng = _tok_range(offs, p.start - sent.start, p.end - sent.start)
+            if rng is None:
+                meta.append(None)
+                continue
+            fk, lk = rng
+            space = offs[fk][0] == p.start - sent.start - 1
+            firsts = []
+            for ent in p._cands:  # type: ignore[attr-defined]
+                surf = match_case(ent.original, p.observed)
+                tid = scorer.first_token((" " if space else "") + surf)
+                firsts.append((surf, ent, tid))
+                want.setdefault(fk, set()).add(tid)
+            meta.append((fk, lk, firsts))
+        wants.append(want)
+        metas.append(meta)
+    res1 = scorer.score(seqs, wants)
+
+    # Pre-score: candidate's first token vs the observed tokens, same prefix.
+    for sent, r, meta in zip(batch, res1, metas):
+        sent.token_lp_sum = float(r.token_lp.sum())
+        sent.n_tokens = len(r.token_lp)
+        kept = []
+        for p, m in zip(sent.proposals, meta):
+            if m is None:
+                continue
+            fk, lk, firsts = m
+            obs = float(r.token_lp[fk : lk + 1].sum())
+            scored = []
+            for surf, ent, tid in firsts:
+                first = r.gathered.get((fk, tid))
+                if first is None:
+                    continue
+                scored.append((first - obs + channel_score(ent), surf, ent))
+            if not scored:
+                continue
+            scored.sort(key=lambda x: -x[0])
+            best = scored[0]
+            if best[0] < PRE_MIN:
+                continue
+            p.prescore, p.suggestion, p.entry = best
+            p.alternatives = list(dict.fromkeys(s for _, s, _ in scored[1:4] if s != best[1]))
+            kept.append(p)
+        sent.proposals = _non_overlapping(kept, key=lambda p: p.prescore)
+
+    # Pass 2: all proposals applied at once; per-proposal local gains.
+    seqs2, idx2, vmetas = [], [], []
+    for si, sent in enumerate(batch):
+        if not sent.proposals:
+            continue
+        variant, spans_v = _apply_local(sent)
+        ids_v, offs_v = scorer.encode(variant)
+        seqs2.append([scorer.bos_id] + ids_v)
+        idx2.append(si)
+        vmetas.append((spans_v, offs_v))
+    if not seqs2:
+        return
+    res2 = scorer.score(seqs2)
+    for si, r2, (spans_v, offs_v) in zip(idx2, res2, vmetas):
+        sent = batch[si]
+        r1 = res1[si]
+        ids_o, offs_o = scorer.encode(sent.text)
+        starts_o, starts_v = [], []
+        for p, (va, vb) in zip(sent.proposals, spans_v):
+            ro = _tok_range(offs_o, p.start - sent.start, p.end - sent.start)
+            rv = _tok_range(offs_v, va, vb)
+            starts_o.append(ro[0] if ro else None)
+            starts_v.append(rv[0] if rv else None)
+        for i, p in enumerate(sent.proposals):
+            if starts_o[i] is None or starts_v[i] is None:
+                continue
+            nxt_o = next((x for x in starts_o[i + 1 :] if x is not None), len(r1.token_lp))
+            nxt_v = next((x for x in starts_v[i + 1 :] if x is not None), len(r2.token_lp))
+            gain = float(r2.token_lp[starts_v[i] : nxt_v].sum() - r1.token_lp[starts_o[i] : nxt_o].sum())
+            p.lm_gain = gain
+            p.score = gain + channel_score(p.entry)
+
+
+def _apply_local(sent: _Sentence) -> tuple[str, list[tuple[int, int]]]:
+    """The sentence with its proposals applied, and their spans in it."""
+    out, spans, pos = [], [], 0
+    shift = 0
+    for p in sent.proposals:
+        a, b = p.start - sent.start, p.end - sent.start
+        out.append(sent.text[pos:a])
+        na = a + shift
+        out.append(p.suggestion)
+        spans.append((na, na + len(p.suggestion)))
+        shift += len(p.suggestion) - (b - a)
+        pos = b
+    out.append(sent.text[pos:])
+    return "".join(out), spans
+
+
+def _non_overlapping(props: list[_Proposal], key) -> list[_Proposal]:
+    chosen: list[_Proposal] = []
+    for p in sorted(props, key=lambda p: -key(p)):
+        if all(p.end <= q.start or q.end <= p.start for q in chosen):
+            chosen.append(p)
+    return sorted(chosen, key=lambda p: p.start)
+
+
+# --------------------------------------------------------------------------
+# Scoring without the language model (--fast)
+
+
+def _score_fast(sent: _Sentence, text: str) -> None:
+    from .ngram import phrase_logp
+
+    toks = tokenize(text[sent.start : sent.end], offset=sent.start)
+    words = [t for t in toks if t.is_word]
+    kept = []
+    for p in sent.proposals:
+        left = next((t.text for t in reversed(words) if t.end <= p.start), None)
+        right = next((t.text for t in words if t.start >= p.end), None)
+        obs_words = [w.text for w in tokenize(p.observed) if w.is_word]
+        obs = phrase_logp(obs_words, left, right)
+        scored = []
+        for ent in p._cands:  # type: ignore[attr-defined]
+            surf = match_case(ent.original, p.observed)
+            cw = [w.text for w in tokenize(surf) if w.is_word]
+            gain = phrase_logp(cw, left, right) - obs
+            scored.append((gain + channel_score(ent), gain, surf, ent))
+        scored.sort(key=lambda x: -x[0])
+        best = scored[0]
+        p.score, p.lm_gain, p.suggestion, p.entry = best
+        p.prescore = best[0]
+        p.alternatives = list(dict.fromkeys(s for _, _, s, _ in scored[1:4] if s != best[2]))
+        kept.append(p)
+    sent.proposals = _non_overlapping(kept, key=lambda p: p.score)
+
+
+# --------------------------------------------------------------------------
+# Documents
+
+
+def _prepare(text: str, config: Config, lex: Lexicon, di: int) -> tuple[_Doc, list[_Sentence]]:
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, not {type(text).__name__}")
+    bp = []
+    if config.clean_boilerplate:
+        from .clean import boilerplate_edits
+
+        bp = boilerplate_edits(text)
+    english = english_share(text) >= MIN_ENGLISH if text.strip() else True
+    from .text import word_count
+
+    doc = _Doc(text, bp, english, word_count(text))
+    sents: list[_Sentence] = []
+    if not english:
+        return doc, sents
+    skip = [(e.start, e.end) for e in bp]
+    for s, e in sentences(text):
+        for ws, we in _windows(text, s, e):
+            props = _slots(text, ws, we, lex, skip)
+            if props:
+                sents.append(_Sentence(di, ws, we, text[ws:we], props))
+    return doc, sents
+
+
+def _finish(doc: _Doc, config: Config) -> Restoration:
+    from .detect import document_probability, span_confidence
+
+    props = sorted((p for p in doc.proposals if p.score > float("-inf")), key=lambda p: p.start)
+    if not doc.english:
+        det = Detection(0.0, False, [], doc.words, "non-en", {})
+        return Restoration(doc.text, [], det)
+    p_doc, feats = document_probability(props, doc.words, doc.lp_sum, doc.lp_tokens, config)
+    spans, edits = [], list(doc.boilerplate)
+    for p in props:
+        conf = span_confidence(p.score, config) * p_doc
+        if conf < config.span_threshold or p.suggestion == p.observed:
+            continue
+        spans.append(
+            Span(p.start, p.end, p.observed, p.suggestion, round(conf, 4), p.alternatives, p.entry.source)
+        )
+        edits.append(
+            Edit(
+                p.start,
+                p.end,
+                p.observed,
+                p.suggestion,
+                "substitution",
+                round(conf, 4),
+                {
+                    "source": p.entry.source,
+                    "lexicon": f"{p.entry.spun} -> {p.entry.original}",
+                    "lm_gain" if not config.fast else "ngram_gain": round(p.lm_gain, 3),
+                    "channel": round(channel_score(p.entry), 3),
+                    "score": round(p.score, 3),
+                    "alternatives": p.alternatives,
+                },
+            )
+        )
+    edits = _drop_overlaps(edits)
+    det = Detection(round(p_doc, 4), p_doc >= config.doc_threshold, spans, doc.words, "en", feats)
+    return Restoration(apply_plan(doc.text, edits), edits, det)
+
+
+def _drop_overlaps(edits: list[Edit]) -> list[Edit]:
+    out: list[Edit] = []
+    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+        if out and e.start < out[-1].end:
+            continue  # boilerplate came first in the list and wins ties
+        out.append(e)
+    return out
+
+
+def restore_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[Restoration]:
+    """Restore many documents; results in input order.
+
+    The language model loads once; sentences are scored in batches across
+    documents, so memory is bounded by the batch, not by the input.
+    """
+    lex = load_lexicon(tuple(config.tables), config.thesaurus)
+    scorer = None
+    if not config.fast:
+        from .lm import get_scorer
+
+        scorer = get_scorer()
+    docs: dict[int, _Doc] = {}
+    queue: list[_Sentence] = []
+    next_out = 0
+    n_in = 0
+
+    def flush():
+        if not queue:
+            return
+        if scorer is not None:
+            _score_lm(queue, scorer)
+        else:
+            for s in queue:
+                _score_fast(s, docs[s.doc].text)
+        for s in queue:
+            d = docs[s.doc]
+            d.proposals.extend(s.proposals)
+            d.lp_sum += s.token_lp_sum
+            d.lp_tokens += s.n_tokens
+            d.pending -= 1
+        queue.clear()
+
+    for text in texts:
+        doc, sents = _prepare(text, config, lex, n_in)
+        doc.pending = len(sents)
+        docs[n_in] = doc
+        n_in += 1
+        for s in sents:
+            queue.append(s)
+            if len(queue) >= SENTENCES_PER_BATCH:
+                flush()
+        while next_out < n_in and docs[next_out].pending == 0:
+            yield _finish(docs.pop(next_out), config)
+            next_out += 1
+    flush()
+    while next_out < n_in:
+        yield _finish(docs.pop(next_out), config)
+        next_out += 1
+
+
+def restore_and_explain(text: str, config: Config = DEFAULT) -> Restoration:
+    """Restored text plus the edits that produced it, each with its evidence.
+
+    >>> r = restore_and_explain("[ad_1]\\nThe economic system at all times comes first.", Config(fast=True))
+    >>> r.text
+    'The economy always comes first.'
+    >>> apply_plan("[ad_1]\\nThe economic system at all times comes first.", r.edits) == r.text
+    True
+    """
+    return next(restore_many([text], config))
+
+
+def restore_text(text: str, config: Config = DEFAULT) -> str:
+    """The most likely original wording of ``text``."""
+    return restore_and_explain(text, config).text
+
+
+def apply_plan(text: str, plan: Sequence[Edit | dict]) -> str:
+    """Replay edits on ``text``.  Raises ValueError if the plan does not fit it.
+
+    >>> apply_plan("go to Astana", [{"start": 0, "end": 5, "before": "go to", "after": "visit"}])
+    'visit Astana'
+    """
+    edits = sorted((e if isinstance(e, Edit) else Edit.from_dict(e) for e in plan), key=lambda e: e.start)
+    out, pos = [], 0
+    for e in edits:
+        if e.start < pos or e.end < e.start or e.end > len(text):
+            raise ValueError(f"edit {e.start}-{e.end} overlaps another or lies outside the text")
+        if text[e.start : e.end] != e.before:
+            raise ValueError(
+                f"edit {e.start}-{e.end} expects {e.before!r} but the text has {text[e.start:e.end]!r}"
+            )
+        out.append(text[pos : e.start])
+        out.append(e.after)
+        pos = e.end
+    out.append(text[pos:])
+    return "".join(out)
