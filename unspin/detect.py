@@ -27,23 +27,27 @@ Non-English text is reported as such and never scored.
 """
 from __future__ import annotations
 
+import json
 import math
+from functools import lru_cache
+from pathlib import Path
 
 from .config import DEFAULT, Config
 from .records import Detection
 
-# Logistic coefficients (intercept, log1p(pos_rate), log1p(pos_mass)) and the
-# span map (slope, intercept on the decision score), per mode.  Fitted by
-# benchmarks/calibrate.py on the train split (see that script's output in
-# benchmarks/calibration.json); rounded to 2 decimals.
-DOC_COEF = {
-    "lm": (-6.0, 2.0, 1.0),
-    "fast": (-6.0, 2.0, 1.0),
-}
-SPAN_COEF = {
-    "lm": (1.0, -1.0),
-    "fast": (1.0, -1.0),
-}
+# Logistic coefficients per mode ("lm", "fast"): "doc" is (intercept, then
+# one weight per doc_vector entry); "span" is (slope, intercept) on the
+# decision score.  Fitted by benchmarks/calibrate.py on the train split; the
+# file records the provenance of each fit (date, documents, examples).
+CALIBRATION_PATH = Path(__file__).with_name("data") / "calibration.json"
+
+
+@lru_cache(maxsize=1)
+def calibration() -> dict:
+    cal = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
+    if cal.get("format") != "unspin-calibration/1":
+        raise RuntimeError(f"{CALIBRATION_PATH}: unknown calibration format")
+    return cal
 
 
 def _sigmoid(x: float) -> float:
@@ -59,7 +63,7 @@ def _mode(config: Config) -> str:
 
 def span_confidence(score: float, config: Config = DEFAULT) -> float:
     """P(slot was spun | its document is spun), from the decision score."""
-    a, b = SPAN_COEF[_mode(config)]
+    a, b = calibration()[_mode(config)]["span"]
     return _sigmoid(a * score + b)
 
 
@@ -70,14 +74,23 @@ def features(proposals, words: int, lp_sum: float, lp_tokens: int) -> dict[str, 
         "pos_rate": 100.0 * len(pos) / w,
         "pos_mass": 100.0 * sum(pos) / w,
         "mean_token_logp": lp_sum / lp_tokens if lp_tokens else 0.0,
+        "n_pos": float(len(pos)),
         "slots": float(len(proposals)),
     }
 
 
+def doc_vector(f: dict[str, float]) -> list[float]:
+    """The document model's inputs: log1p of the rate, mass and count of
+    positive slots.  The count keeps one strong slot in a ten-word text from
+    looking like a spun page."""
+    return [math.log1p(f["pos_rate"]), math.log1p(f["pos_mass"]), math.log1p(f["n_pos"])]
+
+
 def document_probability(proposals, words, lp_sum, lp_tokens, config: Config = DEFAULT):
     f = features(proposals, words, lp_sum, lp_tokens)
-    b0, b1, b2 = DOC_COEF[_mode(config)]
-    z = b0 + b1 * math.log1p(f["pos_rate"]) + b2 * math.log1p(f["pos_mass"])
+    w = calibration()[_mode(config)]["doc"]
+    x = doc_vector(f)
+    z = w[0] + sum(wi * xi for wi, xi in zip(w[1:], x))
     return _sigmoid(z), {k: round(v, 4) for k, v in f.items()}
 
 

@@ -404,11 +404,12 @@ def _drop_overlaps(edits: list[Edit]) -> list[Edit]:
     return out
 
 
-def restore_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[Restoration]:
-    """Restore many documents; results in input order.
+def analyse_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[_Doc]:
+    """Scored slots for many documents, before any decision; input order.
 
     The language model loads once; sentences are scored in batches across
-    documents, so memory is bounded by the batch, not by the input.
+    documents, so memory is bounded by the batch, not by the input.  Used by
+    :func:`restore_many` and by calibration.
     """
     lex = load_lexicon(tuple(config.tables), config.thesaurus)
     scorer = None
@@ -447,12 +448,18 @@ def restore_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[Res
             if len(queue) >= SENTENCES_PER_BATCH:
                 flush()
         while next_out < n_in and docs[next_out].pending == 0:
-            yield _finish(docs.pop(next_out), config)
+            yield docs.pop(next_out)
             next_out += 1
     flush()
     while next_out < n_in:
-        yield _finish(docs.pop(next_out), config)
+        yield docs.pop(next_out)
         next_out += 1
+
+
+def restore_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[Restoration]:
+    """Restore many documents; results in input order (see :func:`analyse_many`)."""
+    for doc in analyse_many(texts, config):
+        yield _finish(doc, config)
 
 
 def restore_and_explain(text: str, config: Config = DEFAULT) -> Restoration:

@@ -1,0 +1,126 @@
+"""Fit the detector's calibration on the TRAIN split; write unspin/data/calibration.json.
+
+    .venv/bin/python benchmarks/calibrate.py [--docs 200] [--fast]
+
+For each train document (clean sample text from the gensim wheel, see
+unspin.corpus) we score the clean text and spun copies (both spinner styles,
+rate 0.3), then fit two logistic models by Newton's method:
+
+* span model: P(a slot's suggestion is the true original | decision score),
+  on the slots of spun documents; a slot is positive when it overlaps a
+  ground-truth edit and its suggestion equals that edit's original;
+* document model: P(spun | unspin.detect.doc_vector(features)).
+
+The held-out test split is never read here; `unspin bench` reports on it.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from unspin.config import Config  # noqa: E402
+from unspin.detect import doc_vector, features  # noqa: E402
+from unspin.restore import analyse_many  # noqa: E402
+from unspin.text import norm, sentences  # noqa: E402
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50) -> np.ndarray:
+    """Newton-Raphson logistic regression with an intercept column prepended."""
+    Xb = np.hstack([np.ones((len(X), 1)), X])
+    w = np.zeros(Xb.shape[1])
+    for _ in range(iters):
+        z = np.clip(Xb @ w, -30, 30)
+        p = 1 / (1 + np.exp(-z))
+        g = Xb.T @ (p - y) + l2 * w
+        H = (Xb * (p * (1 - p))[:, None]).T @ Xb + l2 * np.eye(len(w))
+        step = np.linalg.solve(H, g)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def main(argv=None) -> int:
+    from unspin import corpus
+    from unspin.spin import spin
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=200)
+    ap.add_argument("--fast", action="store_true")
+    ap.add_argument("--rate", type=float, default=0.3)
+    ap.add_argument("--write", action="store_true", help="update unspin/data/calibration.json")
+    args = ap.parse_args(argv)
+    mode = "fast" if args.fast else "lm"
+
+    docs = corpus.split(corpus.documents("all"), "train")
+    docs = sorted(docs, key=lambda d: d.id)[: args.docs]
+    texts, labels, truths = [], [], []
+    # Whole documents, and their first one to three sentences: short texts
+    # teach the document model that one strong slot is not a spun page.
+    items = []
+    for i, d in enumerate(docs):
+        items.append(d.text)
+        sents = list(sentences(d.text))
+        k = 1 + i % 3
+        if len(sents) > k:
+            items.append(d.text[: sents[k - 1][1]])
+    for i, text in enumerate(items):
+        texts.append(text)
+        labels.append(0)
+        truths.append([])
+        style = "word" if (i // 2) % 2 == 0 else "phrase"
+        sr = spin(text, seed=1000 + i, style=style, rate=args.rate)
+        texts.append(sr.text)
+        labels.append(1)
+        truths.append([(e["spun_start"], e["spun_end"], norm(e["original"])) for e in sr.edits])
+    cfg = Config(fast=args.fast, clean_boilerplate=False)
+    t0 = time.perf_counter()
+    span_X, span_y, doc_X = [], [], []
+    for doc, label, truth in zip(analyse_many(texts, cfg), labels, truths):
+        props = [p for p in doc.proposals if p.score > float("-inf")]
+        doc_X.append(doc_vector(features(props, doc.words, 0.0, 0)))
+        if label:
+            for p in props:
+                ok = any(p.start < b and a < p.end and norm(p.suggestion) == o for a, b, o in truth)
+                span_X.append([p.score])
+                span_y.append(1.0 if ok else 0.0)
+    dt = time.perf_counter() - t0
+    doc_w = fit_logistic(np.array(doc_X), np.array(labels, dtype=float))
+    span_w = fit_logistic(np.array(span_X), np.array(span_y))
+    out_path = ROOT / "unspin" / "data" / "calibration.json"
+    cal = json.loads(out_path.read_text()) if out_path.exists() else {}
+    cal.setdefault("format", "unspin-calibration/1")
+    cal[mode] = {
+        "doc": [round(float(x), 4) for x in doc_w],
+        "span": [round(float(span_w[1]), 4), round(float(span_w[0]), 4)],
+        "provenance": {
+            "script": "benchmarks/calibrate.py",
+            "date": datetime.date.today().isoformat(),
+            "split": "train",
+            "documents": len(docs),
+            "spin_rate": args.rate,
+            "styles": ["word", "phrase"],
+            "span_examples": len(span_y),
+            "span_positives": int(sum(span_y)),
+            "seconds": round(dt, 1),
+        },
+    }
+    print(json.dumps(cal[mode], indent=2))
+    if args.write:
+        out_path.write_text(json.dumps(cal, indent=2) + "\n")
+        print(f"wrote {out_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

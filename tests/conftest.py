@@ -1,0 +1,7 @@
+"""Shared pytest configuration."""
+
+
+def pytest_configure(config):
+    # Tests that load the language model (a few seconds each, more on the
+    # first run while the model is unpacked).  Skip them with -m "not lm".
+    config.addinivalue_line("markers", "lm: needs the language model (slow); deselect with -m 'not lm'")

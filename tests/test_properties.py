@@ -1,0 +1,102 @@
+"""Invariants of detect/restore, checked with Hypothesis (fast mode) and on
+real text (LM mode)."""
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from unspin import Config, apply_plan, detect, restore_and_explain, restore_text
+
+FAST = Config(fast=True)
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# Words that the lexicon knows as spun forms, common words, names, numbers
+# and punctuation, so that generated text has slots of every kind.
+VOCAB = (
+    "economic system at all times shall be go to final month stated fastidiously "
+    "financial institution historical past got here 12 months within the the 2 just about "
+    "the a of and in to visit economy said was is Putin Kazakhstan Astana 2023 9 "
+    "large huge metropolis city carefully quickly swiftly desirous additional"
+).split()
+SEPS = [" ", " ", " ", ", ", ". ", "\n", "  ", "; ", " “", "” ", "\t", "-"]
+
+text_st = st.lists(st.tuples(st.sampled_from(VOCAB), st.sampled_from(SEPS)), max_size=40).map(
+    lambda xs: "".join(w + s for w, s in xs)
+)
+any_text = st.one_of(text_st, st.text(max_size=200))
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(any_text)
+def test_spans_in_bounds_and_disjoint(text):
+    d = detect(text, FAST)
+    prev_end = 0
+    for s in sorted(d.spans, key=lambda s: s.start):
+        assert 0 <= s.start < s.end <= len(text)
+        assert text[s.start : s.end] == s.text
+        assert s.start >= prev_end
+        assert 0.0 <= s.confidence <= 1.0
+        prev_end = s.end
+    assert 0.0 <= d.spun_probability <= 1.0
+
+
+@SETTINGS
+@given(any_text)
+def test_replay_reproduces_output_and_keeps_the_rest(text):
+    r = restore_and_explain(text, FAST)
+    assert apply_plan(text, r.edits) == r.text
+    # Outside the edits, every character is the caller's.
+    pos, kept = 0, []
+    for e in sorted(r.edits, key=lambda e: e.start):
+        assert text[e.start : e.end] == e.before
+        kept.append(text[pos : e.start])
+        pos = e.end
+    kept.append(text[pos:])
+    out_pos = 0
+    for seg in kept:
+        i = r.text.find(seg, out_pos)
+        assert i >= 0
+        out_pos = i + len(seg)
+
+
+@SETTINGS
+@given(text_st)
+def test_restore_is_idempotent(text):
+    once = restore_text(text, FAST)
+    assert restore_text(once, FAST) == once
+
+
+def _clean_pages():
+    p = SHARED / "real-dev" / "clean_pages.jsonl"
+    if not p.exists():
+        pytest.skip("../shared/data not present")
+    return [json.loads(line)["text"] for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.lm
+def test_clean_pages_unchanged():
+    """Precision first: real clean news comes back byte for byte."""
+    from unspin import restore_many
+
+    pages = _clean_pages()
+    changed = []
+    for text, r in zip(pages, restore_many(pages, Config())):
+        subs = [e for e in r.edits if e.kind == "substitution"]
+        if subs:
+            changed.append([(e.before, e.after) for e in subs])
+    assert not changed, changed
+
+
+def test_clean_pages_unchanged_fast():
+    from unspin import restore_many
+
+    pages = _clean_pages()
+    changed = []
+    for r in restore_many(pages, FAST):
+        subs = [e for e in r.edits if e.kind == "substitution"]
+        if subs:
+            changed.append([(e.before, e.after) for e in subs])
+    assert not changed, changed
