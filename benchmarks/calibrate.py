@@ -6,7 +6,7 @@ For each train document (clean sample text from the gensim wheel, see
 unspin.corpus) we score the clean text and spun copies (both spinner styles,
 rate 0.3), then fit two logistic models by Newton's method:
 
-* span model: P(a slot's suggestion is the true original | decision score),
+* span model: P(a slot's suggestion is the true original | span_vector),
   on the slots of spun documents; a slot is positive when it overlaps a
   ground-truth edit and its suggestion equals that edit's original;
 * document model: P(spun | unspin.detect.doc_vector(features)).
@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from unspin.config import Config  # noqa: E402
-from unspin.detect import doc_vector, features  # noqa: E402
+from unspin.detect import doc_vector, features, span_vector  # noqa: E402
+from unspin.restore import channel_score  # noqa: E402
 from unspin.restore import analyse_many  # noqa: E402
 from unspin.text import norm, sentences  # noqa: E402
 
@@ -92,7 +93,7 @@ def main(argv=None) -> int:
         if label:
             for p in props:
                 ok = any(p.start < b and a < p.end and norm(p.suggestion) == o for a, b, o in truth)
-                span_X.append([p.score])
+                span_X.append(span_vector(p.lm_gain, channel_score(p.entry), p.entry.source))
                 span_y.append(1.0 if ok else 0.0)
     dt = time.perf_counter() - t0
     doc_w = fit_logistic(np.array(doc_X), np.array(labels, dtype=float))
@@ -102,7 +103,7 @@ def main(argv=None) -> int:
     cal.setdefault("format", "unspin-calibration/1")
     cal[mode] = {
         "doc": [round(float(x), 4) for x in doc_w],
-        "span": [round(float(span_w[1]), 4), round(float(span_w[0]), 4)],
+        "span": [round(float(x), 4) for x in span_w],
         "provenance": {
             "script": "benchmarks/calibrate.py",
             "date": datetime.date.today().isoformat(),

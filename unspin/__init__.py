@@ -21,11 +21,11 @@ from .restore import apply_plan, restore_and_explain, restore_many, restore_text
 __version__ = "0.1.0"
 
 
-def spin(text: str, *, seed: int = 0, style: str = "word", rate: float = 0.3):
-    """Spin ``text`` reproducibly; see :func:`unspin.spin.spin`."""
+def spin(text: str, *, seed: int = 0, style: str = "word", rate: float = 0.3, lexicon=None):
+    """Spin ``text`` reproducibly, with ground truth; see :func:`unspin.spin.spin`."""
     from .spin import spin as _spin
 
-    return _spin(text, seed=seed, style=style, rate=rate)
+    return _spin(text, seed=seed, style=style, rate=rate, lexicon=lexicon)
 
 
 __all__ = [

@@ -36,8 +36,7 @@ from .config import DEFAULT, Config
 from .records import Detection
 
 # Logistic coefficients per mode ("lm", "fast"): "doc" is (intercept, then
-# one weight per doc_vector entry); "span" is (slope, intercept) on the
-# decision score.  Fitted by benchmarks/calibrate.py on the train split; the
+# one weight per doc_vector entry); "span" likewise for span_vector.  Fitted by benchmarks/calibrate.py on the train split; the
 # file records the provenance of each fit (date, documents, examples).
 CALIBRATION_PATH = Path(__file__).with_name("data") / "calibration.json"
 
@@ -61,10 +60,18 @@ def _mode(config: Config) -> str:
     return "fast" if config.fast else "lm"
 
 
-def span_confidence(score: float, config: Config = DEFAULT) -> float:
-    """P(slot was spun | its document is spun), from the decision score."""
-    a, b = calibration()[_mode(config)]["span"]
-    return _sigmoid(a * score + b)
+def span_vector(lm_gain: float, channel: float, source: str) -> list[float]:
+    """The span model's inputs: LM (or n-gram) gain, channel score, and
+    whether the pair came from the thesaurus, whose pairs are looser than the
+    phrase tables' and need more evidence."""
+    return [lm_gain, channel, 1.0 if source == "moby" else 0.0]
+
+
+def span_confidence(lm_gain: float, channel: float, source: str, config: Config = DEFAULT) -> float:
+    """P(slot was spun from its suggestion | its document is spun)."""
+    w = calibration()[_mode(config)]["span"]
+    z = w[0] + sum(wi * xi for wi, xi in zip(w[1:], span_vector(lm_gain, channel, source)))
+    return _sigmoid(z)
 
 
 def features(proposals, words: int, lp_sum: float, lp_tokens: int) -> dict[str, float]:

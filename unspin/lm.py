@@ -212,25 +212,35 @@ class Scorer:
                 for r, k in enumerate(idx):
                     flat_of[k] = base
                     base += len(seqs[k]) - 1
-                want_rows: dict[int, list[tuple[int, int, int]]] = {}
+                # Wanted alternatives as parallel arrays: flat row, token id.
+                w_rows, w_tids, w_keys = [], [], []
                 if want is not None:
                     for k in idx:
                         for pos, tids in (want[k] or {}).items():
                             if 0 <= pos < len(seqs[k]) - 1:
-                                want_rows.setdefault(flat_of[k] + pos, []).extend(
-                                    (k, pos, t_) for t_ in tids
-                                )
+                                for t_ in tids:
+                                    w_rows.append(flat_of[k] + pos)
+                                    w_tids.append(t_)
+                                    w_keys.append((k, pos, t_))
+                w_rows_t = torch.tensor(w_rows, dtype=torch.long)
+                w_tids_t = torch.tensor(w_tids, dtype=torch.long)
+                w_vals = torch.empty(len(w_rows))
                 tlp = torch.empty(len(rows_r))
-                got: dict[int, dict[tuple[int, int], float]] = {k: {} for k in idx}
                 # The output layer in chunks: bf16 matmul (AMX-fast), float32
                 # log-sum-exp; chunks keep the [rows, vocab] block small.
-                for c0 in range(0, len(rows_r), 256):
-                    logits = torch.nn.functional.linear(H[c0 : c0 + 256], self.head).float()
+                C = 256
+                for c0 in range(0, len(rows_r), C):
+                    logits = torch.nn.functional.linear(H[c0 : c0 + C], self.head).float()
                     lse = torch.logsumexp(logits, dim=-1)
-                    tlp[c0 : c0 + 256] = logits.gather(1, target[c0 : c0 + 256, None])[:, 0] - lse
-                    for fr in range(c0, min(c0 + 256, len(rows_r))):
-                        for k, pos, t_ in want_rows.get(fr, ()):
-                            got[k][(pos, t_)] = float(logits[fr - c0, t_] - lse[fr - c0])
+                    tlp[c0 : c0 + C] = logits.gather(1, target[c0 : c0 + C, None])[:, 0] - lse
+                    if len(w_rows):
+                        sel = (w_rows_t >= c0) & (w_rows_t < c0 + C)
+                        if bool(sel.any()):
+                            r_ = w_rows_t[sel] - c0
+                            w_vals[sel] = logits[r_, w_tids_t[sel]] - lse[r_]
+                got: dict[int, dict[tuple[int, int], float]] = {k: {} for k in idx}
+                for (k, pos, t_), v in zip(w_keys, w_vals.tolist()):
+                    got[k][(pos, t_)] = v
                 tl = tlp.numpy()
                 for k in idx:
                     f0 = flat_of[k]

@@ -366,7 +366,7 @@ def _finish(doc: _Doc, config: Config) -> Restoration:
     p_doc, feats = document_probability(props, doc.words, doc.lp_sum, doc.lp_tokens, config)
     spans, edits = [], list(doc.boilerplate)
     for p in props:
-        conf = span_confidence(p.score, config) * p_doc
+        conf = span_confidence(p.lm_gain, channel_score(p.entry), p.entry.source, config) * p_doc
         if conf < config.span_threshold or p.suggestion == p.observed:
             continue
         spans.append(
