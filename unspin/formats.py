@@ -259,7 +259,7 @@ def _parse_line(line_no: int, line: bytes, id_key: str, text_key: str) -> Record
     try:
         obj = json.loads(s)
     except json.JSONDecodeError as e:
-        return Record(line_no, None, None, None, f"invalid JSON: {e.msg} at column {e.colno}")
+        return Record(line_no, None, None, None, f"invalid JSON: {e.msg.removesuffix(' at')} (column {e.colno})")
     except RecursionError:
         return Record(line_no, None, None, None, "invalid JSON: nested too deeply")
     if not isinstance(obj, dict):

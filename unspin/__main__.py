@@ -1,0 +1,6 @@
+"""``python -m unspin``: the same as the ``unspin`` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
