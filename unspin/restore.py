@@ -137,9 +137,15 @@ def _slots(text: str, s: int, e: int, lex: Lexicon, skip: list[tuple[int, int]])
                     continue
                 cands.append(ent)
             if cands:
-                out.append(_Proposal(t0.start, tj.end, observed, "", cands[0], 0.0, [], 0.0))
-                out[-1]._cands = cands  # type: ignore[attr-defined]
+                prop = _Proposal(t0.start, tj.end, observed, "", cands[0], 0.0, [], 0.0)
+                prop._cands = cands  # type: ignore[attr-defined]
+                # Capitalised but not sentence-initial: probably part of a name.
+                prop._midcap = t0.text[:1].isupper() and i > 0 and toks[i - 1].text not in _OPENERS  # type: ignore[attr-defined]
+                out.append(prop)
     return out
+
+
+_OPENERS = {'"', "“", "‘", "'", "(", "[", "—", "-", ":"}
 
 
 def _inside(t: Token, spans: list[tuple[int, int]]) -> bool:
@@ -309,6 +315,10 @@ def _score_fast(sent: _Sentence, text: str) -> None:
     words = [t for t in toks if t.is_word]
     kept = []
     for p in sent.proposals:
+        if p._midcap:  # type: ignore[attr-defined]
+            # Bigram counts know little about names ("Prime Minister" vs
+            # "Top Minister"); only the LM may touch capitalised words.
+            continue
         left = next((t.text for t in reversed(words) if t.end <= p.start), None)
         right = next((t.text for t in words if t.start >= p.end), None)
         obs_words = [w.text for w in tokenize(p.observed) if w.is_word]

@@ -95,12 +95,18 @@ def match_case(replacement: str, observed: str) -> str:
     'Q4'
     >>> match_case("said", "stated")
     'said'
+    >>> match_case("security treaty", "Safety Treaty")
+    'Security Treaty'
     """
     if not replacement or replacement != replacement.lower():
         return replacement
     letters = [c for c in observed if c.isalpha()]
     if len(letters) > 1 and all(c.isupper() for c in letters):
         return replacement.upper()
+    words = observed.split()
+    if len(words) > 1 and all(w[:1].isupper() for w in words):
+        # Title Case stays Title Case: "Safety Treaty" -> "Security Treaty".
+        return " ".join(w[:1].upper() + w[1:] for w in replacement.split(" "))
     if observed[:1].isupper():
         return replacement[0].upper() + replacement[1:]
     return replacement
