@@ -20,12 +20,11 @@ from .restore import apply_plan, restore_and_explain, restore_many, restore_text
 
 __version__ = "0.1.0"
 
-
-def spin(text: str, *, seed: int = 0, style: str = "word", rate: float = 0.3, lexicon=None):
-    """Spin ``text`` reproducibly, with ground truth; see :func:`unspin.spin.spin`."""
-    from .spin import spin as _spin
-
-    return _spin(text, seed=seed, style=style, rate=rate, lexicon=lexicon)
+# Imported eagerly on purpose: the submodule ``unspin.spin`` and the verb
+# ``unspin.spin`` share a name, and binding the function here, after the
+# submodule has loaded, keeps a later ``import unspin.spin`` from replacing
+# the verb with the module.
+from .spin import spin  # noqa: E402
 
 
 __all__ = [

@@ -820,6 +820,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_bench)
 
+    # Source tracing and the web service register their own subcommands; their
+    # heavy dependencies load only when those commands run.
+    from .trace_cli import register as register_trace
+    from .web.cli import register as register_serve
+
+    register_trace(sub)
+    register_serve(sub)
+
     p = sub.add_parser("version", help="print the version", description="Print unspin's version.")
     p.set_defaults(func=cmd_version)
     return parser
@@ -835,7 +843,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.error("missing command: one of detect, restore, apply, spin, scan, bench, version")
+        parser.error("missing command: one of detect, restore, apply, spin, scan, bench, trace, serve, version")
     try:
         from .formats import InputError
     except ImportError:  # only while formats.py is being written
