@@ -1,27 +1,31 @@
 """Fit the detector's calibration on the TRAIN split; write unspin/data/calibration.json.
 
-    .venv/bin/python benchmarks/calibrate.py [--docs 200] [--fast]
+    .venv/bin/python benchmarks/calibrate.py [--docs 200] [--fast] [--write]
+        [--dump FILE | --from-dump FILE]
 
 For each train document (clean sample text from the gensim wheel, see
-unspin.corpus) we score the clean text and spun copies (both spinner styles,
-rate 0.3), then fit two logistic models by Newton's method:
+unspin.corpus) and for its first one to three sentences, we score the clean
+text and a spun copy (spinner styles alternating, rate 0.3), then fit two
+logistic models by Newton's method:
 
-* span model: P(a slot's suggestion is the true original | span_vector),
-  on the slots of spun documents; a slot is positive when it overlaps a
-  ground-truth edit and its suggestion equals that edit's original;
-* document model: P(spun | unspin.detect.doc_vector(features)).
+* span model: P(a slot's suggestion is the true original | span_vector), on
+  the slots of spun texts; a slot is positive when it overlaps a ground-truth
+  edit and its suggestion equals that edit's original;
+* document model: P(spun | unspin.detect.doc_vector(features)), on all texts.
 
-The held-out test split is never read here; `unspin bench` reports on it.
+The scored slots can be dumped (--dump) and refitted later (--from-dump)
+without running the language model again.  The held-out test split is never
+read here; `unspin bench` reports on it.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
 import json
-import math
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -30,12 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from unspin.config import Config  # noqa: E402
 from unspin.detect import doc_vector, features, span_vector  # noqa: E402
-from unspin.restore import channel_score  # noqa: E402
-from unspin.restore import analyse_many  # noqa: E402
+from unspin.restore import analyse_many, channel_score  # noqa: E402
 from unspin.text import norm, sentences  # noqa: E402
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50) -> np.ndarray:
+def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 100) -> np.ndarray:
     """Newton-Raphson logistic regression with an intercept column prepended."""
     Xb = np.hstack([np.ones((len(X), 1)), X])
     w = np.zeros(Xb.shape[1])
@@ -51,21 +54,11 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50
     return w
 
 
-def main(argv=None) -> int:
+def build_items(n_docs: int, rate: float):
     from unspin import corpus
     from unspin.spin import spin
 
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--docs", type=int, default=200)
-    ap.add_argument("--fast", action="store_true")
-    ap.add_argument("--rate", type=float, default=0.3)
-    ap.add_argument("--write", action="store_true", help="update unspin/data/calibration.json")
-    args = ap.parse_args(argv)
-    mode = "fast" if args.fast else "lm"
-
-    docs = corpus.split(corpus.documents("all"), "train")
-    docs = sorted(docs, key=lambda d: d.id)[: args.docs]
-    texts, labels, truths = [], [], []
+    docs = sorted(corpus.split(corpus.documents("all"), "train"), key=lambda d: d.id)[:n_docs]
     # Whole documents, and their first one to three sentences: short texts
     # teach the document model that one strong slot is not a spun page.
     items = []
@@ -75,28 +68,70 @@ def main(argv=None) -> int:
         k = 1 + i % 3
         if len(sents) > k:
             items.append(d.text[: sents[k - 1][1]])
+    texts, labels, truths = [], [], []
     for i, text in enumerate(items):
         texts.append(text)
         labels.append(0)
         truths.append([])
         style = "word" if (i // 2) % 2 == 0 else "phrase"
-        sr = spin(text, seed=1000 + i, style=style, rate=args.rate)
+        sr = spin(text, seed=1000 + i, style=style, rate=rate)
         texts.append(sr.text)
         labels.append(1)
         truths.append([(e["spun_start"], e["spun_end"], norm(e["original"])) for e in sr.edits])
-    cfg = Config(fast=args.fast, clean_boilerplate=False)
-    t0 = time.perf_counter()
-    span_X, span_y, doc_X = [], [], []
+    return len(docs), texts, labels, truths
+
+
+def analyse(texts, labels, truths, fast: bool):
+    """One record per text: its words, label and scored slots."""
+    cfg = Config(fast=fast, clean_boilerplate=False)
     for doc, label, truth in zip(analyse_many(texts, cfg), labels, truths):
-        props = [p for p in doc.proposals if p.score > float("-inf")]
-        doc_X.append(doc_vector(features(props, doc.words, 0.0, 0)))
-        if label:
-            for p in props:
-                ok = any(p.start < b and a < p.end and norm(p.suggestion) == o for a, b, o in truth)
-                span_X.append(span_vector(p.lm_gain, channel_score(p.entry), p.entry.source))
-                span_y.append(1.0 if ok else 0.0)
+        slots = []
+        for p in doc.proposals:
+            if p.score == float("-inf"):
+                continue
+            ok = any(p.start < b and a < p.end and norm(p.suggestion) == o for a, b, o in truth)
+            slots.append(
+                {"score": p.score, "gain": p.lm_gain, "channel": channel_score(p.entry), "source": p.entry.source, "ok": ok}
+            )
+        yield {"words": doc.words, "label": label, "slots": slots}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=200)
+    ap.add_argument("--fast", action="store_true")
+    ap.add_argument("--rate", type=float, default=0.3)
+    ap.add_argument("--write", action="store_true", help="update unspin/data/calibration.json")
+    ap.add_argument("--dump", help="also write the scored slots to this JSONL file")
+    ap.add_argument("--from-dump", help="fit from a file written by --dump (no scoring)")
+    args = ap.parse_args(argv)
+    mode = "fast" if args.fast else "lm"
+
+    t0 = time.perf_counter()
+    if args.from_dump:
+        lines = Path(args.from_dump).read_text().splitlines()
+        meta, recs = json.loads(lines[0]), [json.loads(x) for x in lines[1:]]
+        n_docs = meta["documents"]
+    else:
+        n_docs, texts, labels, truths = build_items(args.docs, args.rate)
+        recs = list(analyse(texts, labels, truths, args.fast))
+        if args.dump:
+            with open(args.dump, "w") as fh:
+                fh.write(json.dumps({"documents": n_docs, "mode": mode, "rate": args.rate}) + "\n")
+                for r in recs:
+                    fh.write(json.dumps(r) + "\n")
     dt = time.perf_counter() - t0
-    doc_w = fit_logistic(np.array(doc_X), np.array(labels, dtype=float))
+
+    span_X, span_y, doc_X, doc_y = [], [], [], []
+    for r in recs:
+        props = [SimpleNamespace(score=s["score"]) for s in r["slots"]]
+        doc_X.append(doc_vector(features(props, r["words"], 0.0, 0)))
+        doc_y.append(r["label"])
+        if r["label"]:
+            for s in r["slots"]:
+                span_X.append(span_vector(s["gain"], s["channel"], s["source"]))
+                span_y.append(1.0 if s["ok"] else 0.0)
+    doc_w = fit_logistic(np.array(doc_X), np.array(doc_y, dtype=float))
     span_w = fit_logistic(np.array(span_X), np.array(span_y))
     out_path = ROOT / "unspin" / "data" / "calibration.json"
     cal = json.loads(out_path.read_text()) if out_path.exists() else {}
@@ -108,12 +143,13 @@ def main(argv=None) -> int:
             "script": "benchmarks/calibrate.py",
             "date": datetime.date.today().isoformat(),
             "split": "train",
-            "documents": len(docs),
+            "documents": n_docs,
+            "texts": len(recs),
             "spin_rate": args.rate,
             "styles": ["word", "phrase"],
             "span_examples": len(span_y),
             "span_positives": int(sum(span_y)),
-            "seconds": round(dt, 1),
+            "scoring_seconds": round(dt, 1),
         },
     }
     print(json.dumps(cal[mode], indent=2))

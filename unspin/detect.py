@@ -80,17 +80,20 @@ def features(proposals, words: int, lp_sum: float, lp_tokens: int) -> dict[str, 
     return {
         "pos_rate": 100.0 * len(pos) / w,
         "pos_mass": 100.0 * sum(pos) / w,
-        "mean_token_logp": lp_sum / lp_tokens if lp_tokens else 0.0,
         "n_pos": float(len(pos)),
+        "capped_mass": sum(min(x, 20.0) for x in pos),
+        "words": float(words),
         "slots": float(len(proposals)),
     }
 
 
 def doc_vector(f: dict[str, float]) -> list[float]:
-    """The document model's inputs: log1p of the rate, mass and count of
-    positive slots.  The count keeps one strong slot in a ten-word text from
-    looking like a spun page."""
-    return [math.log1p(f["pos_rate"]), math.log1p(f["pos_mass"]), math.log1p(f["n_pos"])]
+    """The document model's inputs, shaped like a Poisson rate test: the
+    count of positive slots and their (capped) summed score grow the odds,
+    the number of words shrinks them.  So evidence must accumulate: one strong
+    slot in a twenty-word sentence is what clean text also produces now and
+    then ("the Soviet economic system"), while a page of them is not."""
+    return [f["n_pos"], f["capped_mass"] / 10.0, f["words"] / 100.0]
 
 
 def document_probability(proposals, words, lp_sum, lp_tokens, config: Config = DEFAULT):

@@ -48,7 +48,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from .text import norm
+from .text import norm, tokenize
 
 LEXICON_VERSION = "2"
 PHRASES_PATH = Path(__file__).with_name("data") / "phrases.tsv"
@@ -365,6 +365,15 @@ class Lexicon:
         self._rev = dict(self._rev)
         self._fwd = dict(self._fwd)
         self.max_n = max((k.count(" ") + 1 for k in self._rev), default=1)
+        # Every token-prefix of every key ("sq." gives "sq" and "sq."), so a
+        # search can stop as soon as no key starts the way the text does.
+        self._prefixes: set[str] = set()
+        self.max_tokens = 1
+        for k in self._rev:
+            toks = tokenize(k)
+            self.max_tokens = max(self.max_tokens, len(toks))
+            for t in toks:
+                self._prefixes.add(k[: t.end])
 
     def reverse(self, spun: str) -> list[Entry]:
         """Candidate originals for a spun form (looked up by :func:`unspin.text.norm`)."""
@@ -373,6 +382,10 @@ class Lexicon:
     def forward(self, original: str) -> list[Entry]:
         """The spun alternatives a spinner could write for ``original``."""
         return self._fwd.get(norm(original), [])
+
+    def has_prefix(self, key: str) -> bool:
+        """``key`` (normalised) begins some spun form, token-wise."""
+        return key in self._prefixes
 
     def has_spun(self, key: str) -> bool:
         """``key`` must already be normalised; the hot path of candidate search."""

@@ -41,6 +41,7 @@ def _tables() -> tuple[dict[tuple[str, str], float], dict[str, float], dict[str,
     return counts, left_tot, get_frequency_dict("en")
 
 
+@lru_cache(maxsize=200_000)
 def unigram_logp(w: str) -> float:
     """Natural-log unigram probability, floored at 1e-9 for unknown words.
 
@@ -51,6 +52,7 @@ def unigram_logp(w: str) -> float:
     return math.log(max(f, 1e-9))
 
 
+@lru_cache(maxsize=500_000)
 def bigram_logp(left: str, w: str) -> float:
     """log P(w | left) by stupid backoff.
 

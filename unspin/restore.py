@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import islice
 from typing import Iterable, Iterator, Sequence
 
 from .config import DEFAULT, Config
@@ -55,6 +57,12 @@ MAX_WORDS = 60
 # Sentences scored per LM call across documents.
 SENTENCES_PER_BATCH = 128
 
+# Restoration rounds until a fixed point (see restore_many).
+MAX_ROUNDS = 3
+
+# Documents restored together (each round batches their sentences).
+DOCS_PER_CHUNK = 64
+
 # Non-English threshold on unspin.text.english_share.
 MIN_ENGLISH = 0.6
 
@@ -63,6 +71,7 @@ def _rate(source: str) -> float:
     return RATES.get(source.split(":", 1)[0], 0.5)
 
 
+@lru_cache(maxsize=500_000)
 def channel_score(e: Entry) -> float:
     """log P(o|c) + log rate - log(1 - rate): how much the channel favours ``c``."""
     r = _rate(e.source)
@@ -110,25 +119,34 @@ class _Doc:
 
 
 def _slots(text: str, s: int, e: int, lex: Lexicon, skip: list[tuple[int, int]]) -> list[_Proposal]:
-    """All lexicon matches in sentence ``text[s:e]`` (possibly overlapping)."""
-    toks = [t for t in tokenize(text[s:e], offset=s) if not _inside(t, skip)]
+    """All lexicon matches in sentence ``text[s:e]`` (possibly overlapping).
+
+    Keys grow token by token (a space where the text has whitespace, nothing
+    where tokens touch, as in "sq."), and stop as soon as no lexicon key
+    starts that way, so most positions cost one or two dict lookups.
+    """
+    toks = tokenize(text[s:e], offset=s)
+    if skip:
+        toks = [t for t in toks if not _inside(t, skip)]
+    low = [t.text.replace("’", "'").lower() for t in toks]
+    isw = [t.text[0].isalnum() or t.text[0] == "_" for t in toks]
     out = []
     n = len(toks)
     for i in range(n):
         t0 = toks[i]
-        if not t0.is_word:
+        if not isw[i]:
             continue
-        for k in range(1, lex.max_n + 1):
-            j = i + k - 1
-            if j >= n:
-                break
+        key = low[i]
+        for j in range(i, min(n, i + lex.max_tokens)):
             tj = toks[j]
-            if not tj.is_word and not tj.text == ".":
+            if j > i:
+                if not isw[j] and tj.text != ".":
+                    break
+                key = key + (" " if tj.start > toks[j - 1].end else "") + low[j]
+            if not lex.has_prefix(key):
                 break
-            key = norm(text[t0.start : tj.end])
             if not lex.has_spun(key):
                 continue
-            observed = text[t0.start : tj.end]
             cands = []
             for ent in lex.reverse(key):
                 # A capitalised word inside a sentence is usually a name:
@@ -137,10 +155,12 @@ def _slots(text: str, s: int, e: int, lex: Lexicon, skip: list[tuple[int, int]])
                     continue
                 cands.append(ent)
             if cands:
-                prop = _Proposal(t0.start, tj.end, observed, "", cands[0], 0.0, [], 0.0)
+                prop = _Proposal(t0.start, tj.end, text[t0.start : tj.end], "", cands[0], 0.0, [], 0.0)
                 prop._cands = cands  # type: ignore[attr-defined]
                 # Capitalised but not sentence-initial: probably part of a name.
                 prop._midcap = t0.text[:1].isupper() and i > 0 and toks[i - 1].text not in _OPENERS  # type: ignore[attr-defined]
+                prop._left = next((toks[k].text for k in range(i - 1, -1, -1) if isw[k]), None)  # type: ignore[attr-defined]
+                prop._right = next((toks[k].text for k in range(j + 1, n) if isw[k]), None)  # type: ignore[attr-defined]
                 out.append(prop)
     return out
 
@@ -154,6 +174,9 @@ def _inside(t: Token, spans: list[tuple[int, int]]) -> bool:
 
 def _windows(text: str, s: int, e: int) -> Iterator[tuple[int, int]]:
     """Split an over-long sentence into windows of at most MAX_WORDS words."""
+    if e - s <= MAX_WORDS * 4:  # fewer characters than MAX_WORDS words can take
+        yield (s, e)
+        return
     toks = tokenize(text[s:e], offset=s)
     words = [t for t in toks if t.is_word]
     if len(words) <= MAX_WORDS:
@@ -311,23 +334,18 @@ def _non_overlapping(props: list[_Proposal], key) -> list[_Proposal]:
 def _score_fast(sent: _Sentence, text: str) -> None:
     from .ngram import phrase_logp
 
-    toks = tokenize(text[sent.start : sent.end], offset=sent.start)
-    words = [t for t in toks if t.is_word]
     kept = []
     for p in sent.proposals:
         if p._midcap:  # type: ignore[attr-defined]
             # Bigram counts know little about names ("Prime Minister" vs
             # "Top Minister"); only the LM may touch capitalised words.
             continue
-        left = next((t.text for t in reversed(words) if t.end <= p.start), None)
-        right = next((t.text for t in words if t.start >= p.end), None)
-        obs_words = [w.text for w in tokenize(p.observed) if w.is_word]
-        obs = phrase_logp(obs_words, left, right)
+        left, right = p._left, p._right  # type: ignore[attr-defined]
+        obs = phrase_logp(_words(p.observed), left, right)
         scored = []
         for ent in p._cands:  # type: ignore[attr-defined]
             surf = match_case(ent.original, p.observed)
-            cw = [w.text for w in tokenize(surf) if w.is_word]
-            gain = phrase_logp(cw, left, right) - obs
+            gain = phrase_logp(_words(surf), left, right) - obs
             scored.append((gain + channel_score(ent), gain, surf, ent))
         scored.sort(key=lambda x: -x[0])
         best = scored[0]
@@ -336,6 +354,11 @@ def _score_fast(sent: _Sentence, text: str) -> None:
         p.alternatives = list(dict.fromkeys(s for _, _, s, _ in scored[1:4] if s != best[2]))
         kept.append(p)
     sent.proposals = _non_overlapping(kept, key=lambda p: p.score)
+
+
+@lru_cache(maxsize=100_000)
+def _words(s: str) -> list[str]:
+    return [w.text for w in tokenize(s) if w.is_word]
 
 
 # --------------------------------------------------------------------------
@@ -467,9 +490,121 @@ def analyse_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[_Do
 
 
 def restore_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[Restoration]:
-    """Restore many documents; results in input order (see :func:`analyse_many`)."""
-    for doc in analyse_many(texts, config):
-        yield _finish(doc, config)
+    """Restore many documents; results in input order (see :func:`analyse_many`).
+
+    Restoration is iterated to a fixed point (at most :data:`MAX_ROUNDS`
+    rounds): a decision made next to a spun word is retaken once that word is
+    restored ("economic system shall" -> "economic system will" -> "economy
+    will").  So restoring a restored text changes nothing.  Later rounds see
+    only the documents that changed, batched like the first.
+    """
+    it = iter(texts)
+    while True:
+        chunk = list(islice(it, DOCS_PER_CHUNK))
+        if not chunk:
+            return
+        yield from _restore_chunk(chunk, config)
+
+
+def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
+    results = [_finish(d, config) for d in analyse_many(texts, config)]
+    cfg = config.with_(clean_boilerplate=False)
+    active = [i for i, r in enumerate(results) if _substitutions(r.edits)]
+    for _ in range(MAX_ROUNDS - 1):
+        if not active:
+            break
+        again = [_finish(d, cfg) for d in analyse_many([results[i].text for i in active], cfg)]
+        still = []
+        for i, r2 in zip(active, again):
+            if not r2.edits:
+                continue
+            r1 = results[i]
+            edits = _compose(texts[i], r1.edits, r1.text, r2.edits)
+            if edits is None:  # overlapping rewrites we cannot express as one plan
+                continue
+            results[i] = _with_edits(r1, texts[i], edits, r2.text)
+            still.append(i)
+        active = still
+    return results
+
+
+def _substitutions(edits: list[Edit]) -> list[Edit]:
+    return [e for e in edits if e.kind == "substitution"]
+
+
+def _with_edits(r: Restoration, text: str, edits: list[Edit], restored: str) -> Restoration:
+    det = r.detection
+    spans = [
+        Span(
+            e.start,
+            e.end,
+            e.before,
+            e.after,
+            e.confidence,
+            list(e.evidence.get("alternatives", [])),
+            str(e.evidence.get("source", "")),
+        )
+        for e in _substitutions(edits)
+    ]
+    det = Detection(det.spun_probability, det.is_spun, spans, det.words, det.language, det.features)
+    return Restoration(restored, edits, det)
+
+
+def _compose(t0: str, e1: list[Edit], t1: str, e2: list[Edit]) -> list[Edit] | None:
+    """Edits on ``t0`` equivalent to applying ``e1`` and then ``e2`` (on ``t1``).
+
+    An ``e2`` edit inside untouched text is shifted back to ``t0`` offsets;
+    one that touches text an ``e1`` edit wrote is merged with it into a single
+    edit from the original words to the final ones.  Returns None when the
+    result does not replay exactly (never expected; the caller keeps ``e1``).
+    """
+    e1 = sorted(e1, key=lambda e: e.start)
+    # Image of each e1 edit in t1.
+    images, shift = [], 0
+    for e in e1:
+        a1 = e.start + shift
+        images.append((a1, a1 + len(e.after)))
+        shift += len(e.after) - (e.end - e.start)
+
+    def to_t0(pos: int) -> int:
+        """A t1 position outside every image, mapped back to t0."""
+        d = 0
+        for e, (a1, b1) in zip(e1, images):
+            if b1 <= pos:
+                d += (e.end - e.start) - len(e.after)
+        return pos + d
+
+    consumed: set[int] = set()
+    out: list[Edit] = []
+    for f in sorted(e2, key=lambda e: e.start):
+        hit = [
+            k
+            for k, (a1, b1) in enumerate(images)
+            if (a1 < f.end and f.start < b1) or (a1 == b1 and f.start < a1 < f.end)
+        ]
+        if not hit:
+            a0, b0 = to_t0(f.start), to_t0(f.end)
+            out.append(Edit(a0, b0, t0[a0:b0], f.after, f.kind, f.confidence, f.evidence))
+            continue
+        if consumed.intersection(hit):
+            return None
+        consumed.update(hit)
+        A = min(f.start, images[hit[0]][0])
+        B = max(f.end, images[hit[-1]][1])
+        A0 = e1[hit[0]].start if A == images[hit[0]][0] else to_t0(A)
+        B0 = e1[hit[-1]].end if B == images[hit[-1]][1] else to_t0(B)
+        after = t1[A:f.start] + f.after + t1[f.end:B]
+        first = e1[hit[0]]
+        evidence = dict(f.evidence)
+        evidence["rounds"] = [first.evidence, f.evidence]
+        out.append(Edit(A0, B0, t0[A0:B0], after, f.kind, min(f.confidence, first.confidence), evidence))
+    out.extend(e for k, e in enumerate(e1) if k not in consumed)
+    out.sort(key=lambda e: e.start)
+    try:
+        final = apply_plan(t0, out)
+    except ValueError:
+        return None
+    return out if final == apply_plan(t1, e2) else None
 
 
 def restore_and_explain(text: str, config: Config = DEFAULT) -> Restoration:

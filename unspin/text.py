@@ -82,6 +82,7 @@ def norm(s: str) -> str:
     return " ".join(s.replace("’", "'").lower().split())
 
 
+@lru_cache(maxsize=200_000)
 def match_case(replacement: str, observed: str) -> str:
     """Give ``replacement`` the casing of the ``observed`` text it replaces.
 
