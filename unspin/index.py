@@ -6,6 +6,7 @@ Layout (``SCHEMA_VERSION`` 1)::
         format         'unspin-trace-index'   -- what makes the file ours
         schema         '1'
         fingerprint    FingerprintParams as JSON, with the recipe version
+        vocabulary     unspin.fingerprint.vocabulary_digest() at build time
         created, unspin_version, lexicon_version   -- provenance
     documents(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE, url TEXT, text TEXT,
               added TEXT)
@@ -51,7 +52,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
-from .fingerprint import DEFAULT_PARAMS, FingerprintParams, band_keys, fingerprint
+from .fingerprint import DEFAULT_PARAMS, FingerprintParams, band_keys, fingerprint, vocabulary_digest
 
 FORMAT = "unspin-trace-index"
 SCHEMA_VERSION = "1"
@@ -166,6 +167,8 @@ class Index:
         self.path = path
         self.params = params
         self.meta = meta
+        #: Set once a caller has said that the lexicon changed (see vocabulary_changed).
+        self.vocabulary_warned = False
 
     # -- opening --------------------------------------------------------------
 
@@ -229,6 +232,7 @@ class Index:
                 "format": FORMAT,
                 "schema": SCHEMA_VERSION,
                 "fingerprint": params.to_json(),
+                "vocabulary": vocabulary_digest(),
                 "created": _now(),
                 "unspin_version": __version__,
                 "lexicon_version": LEXICON_VERSION,
@@ -265,6 +269,17 @@ class Index:
         if not {"documents", "signatures", "bands"} <= tables:
             raise IndexFormatError(f"{path}: damaged index (tables missing)")
         return meta
+
+    @property
+    def vocabulary_changed(self) -> bool:
+        """True when the lexicon's word lists differ from those the index was built with.
+
+        Queries still work, with somewhat lower recall: the fingerprints of
+        a few function words differ.  Rebuild the index to restore it.
+        """
+        if not hasattr(self, "_vocab_changed"):
+            self._vocab_changed = self.meta.get("vocabulary") != vocabulary_digest()
+        return self._vocab_changed
 
     def close(self) -> None:
         self._conn.close()

@@ -148,7 +148,8 @@ def format_report(text: str, result, min_coverage: float, max_subs: int = 8) -> 
         where = f"  {m.url}" if m.url else ""
         out.append(
             f"{n}. {m.source_id}{where}\n"
-            f"   score {m.score:.3f}; covers {m.coverage:.0%} of this text, {m.source_coverage:.0%} of the source"
+            f"   score {m.score:.3f}; covers {m.coverage:.0%} of this text ({m.identical:.0%} word for word), "
+            f"{m.source_coverage:.0%} of the source"
         )
         for sp in m.alignment:
             subs = sp.substitutions
@@ -175,6 +176,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     norm = _normalizer(args)
     fmt = args.input_format or ("jsonl" if _is_jsonl(args.queries) else "text")
     with Index.open(args.db) as ix:
+        if ix.vocabulary_changed:
+            _say(f"warning: {args.db} was built with another lexicon; rebuild it ('trace index') for full recall")
+            ix.vocabulary_warned = True  # said here; trace() need not warn again
         if fmt == "text":
             text = read_text(args.queries)
             result = trace(text, ix, config=cfg, top_k=args.top_k, normalize=norm)
