@@ -217,7 +217,7 @@ def _tok_range(offs: list[tuple[int, int]], a: int, b: int) -> tuple[int, int] |
     return None
 
 
-def _score_lm(batch: list[_Sentence], scorer) -> None:
+def _score_lm(batch: list[_Sentence], scorer, batch_size: int = 32) -> None:
     """Pass 1 (pre-score) and pass 2 (joint verification) for a batch."""
     seqs, wants, metas = [], [], []
     for sent in batch:
@@ -241,7 +241,7 @@ def _score_lm(batch: list[_Sentence], scorer) -> None:
             meta.append((fk, lk, firsts))
         wants.append(want)
         metas.append(meta)
-    res1 = scorer.score(seqs, wants)
+    res1 = scorer.score(seqs, wants, batch_size=batch_size)
 
     # Pre-score: candidate's first token vs the observed tokens, same prefix.
     for sent, r, meta in zip(batch, res1, metas):
@@ -282,7 +282,7 @@ def _score_lm(batch: list[_Sentence], scorer) -> None:
         vmetas.append((spans_v, offs_v))
     if not seqs2:
         return
-    res2 = scorer.score(seqs2)
+    res2 = scorer.score(seqs2, batch_size=batch_size)
     for si, r2, (spans_v, offs_v) in zip(idx2, res2, vmetas):
         sent = batch[si]
         r1 = res1[si]
@@ -459,7 +459,7 @@ def analyse_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[_Do
         if not queue:
             return
         if scorer is not None:
-            _score_lm(queue, scorer)
+            _score_lm(queue, scorer, config.batch_size)
         else:
             for s in queue:
                 _score_fast(s, docs[s.doc].text)
