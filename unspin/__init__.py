@@ -6,6 +6,7 @@ The verbs:
   suspicious spans with character offsets and confidences;
 * :func:`restore_text` / :func:`restore_and_explain` — the original wording,
   edit by edit, each edit with its evidence; :func:`apply_plan` replays them;
+* :func:`trace` — the indexed source a spun copy was made from;
 * :func:`spin` — a seeded benchmark spinner with ground truth.
 
 Every result is a small record (``unspin.records``) with ``to_dict()``; the
@@ -26,6 +27,9 @@ __version__ = "0.1.0"
 # the verb with the module.
 from .spin import spin  # noqa: E402
 
+# Eager for the same reason: ``unspin.trace`` is both a verb and a module.
+from .trace import TraceResult, trace  # noqa: E402
+
 
 __all__ = [
     "Config",
@@ -41,5 +45,7 @@ __all__ = [
     "restore_many",
     "restore_text",
     "spin",
+    "trace",
+    "TraceResult",
     "__version__",
 ]
