@@ -365,7 +365,9 @@ def _words(s: str) -> list[str]:
 # Documents
 
 
-def _prepare(text: str, config: Config, lex: Lexicon, di: int) -> tuple[_Doc, list[_Sentence]]:
+def _prepare(
+    text: str, config: Config, lex: Lexicon, di: int, protected: Sequence[tuple[int, int]] = ()
+) -> tuple[_Doc, list[_Sentence]]:
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
     bp = []
@@ -384,6 +386,8 @@ def _prepare(text: str, config: Config, lex: Lexicon, di: int) -> tuple[_Doc, li
     for s, e in sentences(text):
         for ws, we in _windows(text, s, e):
             props = _slots(text, ws, we, lex, skip)
+            if protected:
+                props = [p for p in props if not any(a < p.end and p.start < b for a, b in protected)]
             if props:
                 sents.append(_Sentence(di, ws, we, text[ws:we], props))
     return doc, sents
@@ -437,7 +441,9 @@ def _drop_overlaps(edits: list[Edit]) -> list[Edit]:
     return out
 
 
-def analyse_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[_Doc]:
+def analyse_many(
+    texts: Iterable[str], config: Config = DEFAULT, protected: Sequence[Sequence[tuple[int, int]]] | None = None
+) -> Iterator[_Doc]:
     """Scored slots for many documents, before any decision; input order.
 
     The language model loads once; sentences are scored in batches across
@@ -472,7 +478,7 @@ def analyse_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[_Do
         queue.clear()
 
     for text in texts:
-        doc, sents = _prepare(text, config, lex, n_in)
+        doc, sents = _prepare(text, config, lex, n_in, protected[n_in] if protected else ())
         doc.pending = len(sents)
         docs[n_in] = doc
         n_in += 1
@@ -513,7 +519,12 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
     for _ in range(MAX_ROUNDS - 1):
         if not active:
             break
-        again = [_finish(d, cfg) for d in analyse_many([results[i].text for i in active], cfg)]
+        # Words an earlier round wrote are originals now: a spinner rewrites
+        # a word once, so they are not restored again ("fastidiously" ->
+        # "carefully", never on to "closely").  Only their neighbours are
+        # reconsidered.
+        written = [_written_spans(results[i].edits) for i in active]
+        again = [_finish(d, cfg) for d in analyse_many([results[i].text for i in active], cfg, written)]
         still = []
         for i, r2 in zip(active, again):
             if not r2.edits:
@@ -526,6 +537,17 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
             still.append(i)
         active = still
     return results
+
+
+def _written_spans(edits: list[Edit]) -> list[tuple[int, int]]:
+    """Where each edit's replacement sits in the restored text."""
+    out, shift = [], 0
+    for e in sorted(edits, key=lambda e: e.start):
+        a = e.start + shift
+        if e.kind == "substitution":
+            out.append((a, a + len(e.after)))
+        shift += len(e.after) - (e.end - e.start)
+    return out
 
 
 def _substitutions(edits: list[Edit]) -> list[Edit]:

@@ -98,7 +98,12 @@ def match_case(replacement: str, observed: str) -> str:
     'said'
     >>> match_case("security treaty", "Safety Treaty")
     'Security Treaty'
+    >>> match_case("country's", "nation’s")
+    'country’s'
     """
+    if "’" in observed and "'" in replacement:
+        # Keep the page's apostrophes: "nation’s" -> "country’s".
+        replacement = replacement.replace("'", "’")
     if not replacement or replacement != replacement.lower():
         return replacement
     letters = [c for c in observed if c.isalpha()]
