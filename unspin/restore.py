@@ -219,9 +219,10 @@ def _tok_range(offs: list[tuple[int, int]], a: int, b: int) -> tuple[int, int] |
 
 def _score_lm(batch: list[_Sentence], scorer, batch_size: int = 32) -> None:
     """Pass 1 (pre-score) and pass 2 (joint verification) for a batch."""
-    seqs, wants, metas = [], [], []
+    seqs, wants, metas, offsets = [], [], [], []
     for sent in batch:
         ids, offs = scorer.encode(sent.text)
+        offsets.append(offs)
         seqs.append([scorer.bos_id] + ids)
         want: dict[int, set[int]] = {}
         meta = []
@@ -286,7 +287,7 @@ def _score_lm(batch: list[_Sentence], scorer, batch_size: int = 32) -> None:
     for si, r2, (spans_v, offs_v) in zip(idx2, res2, vmetas):
         sent = batch[si]
         r1 = res1[si]
-        ids_o, offs_o = scorer.encode(sent.text)
+        offs_o = offsets[si]
         starts_o, starts_v = [], []
         for p, (va, vb) in zip(sent.proposals, spans_v):
             ro = _tok_range(offs_o, p.start - sent.start, p.end - sent.start)
@@ -450,7 +451,7 @@ def analyse_many(
     documents, so memory is bounded by the batch, not by the input.  Used by
     :func:`restore_many` and by calibration.
     """
-    lex = load_lexicon(tuple(config.tables), config.thesaurus)
+    lex = load_lexicon(config.tables, config.thesaurus)
     scorer = None
     if not config.fast:
         from .lm import get_scorer
