@@ -405,9 +405,16 @@ class Lexicon:
         return dict(c)
 
 
+def load_lexicon(tables: Iterable[str] = (), thesaurus: bool = True) -> Lexicon:
+    """The lexicon for a configuration; built once per process and argument set.
+
+    ``load_lexicon()`` and ``load_lexicon((), True)`` share one cached copy.
+    """
+    return _load_lexicon(tuple(tables), bool(thesaurus))
+
+
 @lru_cache(maxsize=8)
-def load_lexicon(tables: tuple[str, ...] = (), thesaurus: bool = True) -> Lexicon:
-    """The lexicon for a configuration; built once per process and argument set."""
+def _load_lexicon(tables: tuple[str, ...], thesaurus: bool) -> Lexicon:
     entries = rows_to_entries(read_table(PHRASES_PATH), "phrases")
     if thesaurus:
         entries += _moby_entries()
