@@ -19,6 +19,8 @@ import sys
 import time
 from typing import Any, Iterator
 
+from .cli import _positive_int, _probability
+
 PROG = "unspin"
 
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.txt")
@@ -30,26 +32,6 @@ def _is_jsonl(path: str) -> bool:
 
 def _say(msg: str) -> None:
     print(f"{PROG}: {msg}", file=sys.stderr)
-
-
-def _fraction(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {s}")
-    return v
-
-
-def _positive(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {s!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {s}")
-    return v
 
 
 def _trace_config(args: argparse.Namespace):
@@ -267,13 +249,13 @@ def _matching(p: argparse.ArgumentParser, top_k: int) -> None:
 
     p.add_argument(
         "--min-coverage",
-        type=_fraction,
+        type=_probability,
         default=DEFAULT_TRACE.min_coverage,
         metavar="C",
         help="report a source only if it covers this share of the text (default: %(default)s)",
     )
     p.add_argument(
-        "--top-k", type=_positive, default=top_k, metavar="K", help="at most K sources per text (default: %(default)s)"
+        "--top-k", type=_positive_int, default=top_k, metavar="K", help="at most K sources per text (default: %(default)s)"
     )
 
 
@@ -292,7 +274,7 @@ def add_commands(sub) -> None:
     p.add_argument("sources", nargs="+", metavar="SOURCES", help="JSONL, text or HTML files ('-': JSONL on stdin)")
     _jsonl_keys(p)
     p.add_argument(
-        "--batch-size", type=_positive, default=1000, metavar="N", help="documents a transaction (default: %(default)s)"
+        "--batch-size", type=_positive_int, default=1000, metavar="N", help="documents a transaction (default: %(default)s)"
     )
     p.add_argument("--strict", action="store_true", help="stop at the first bad JSONL record (exit 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
@@ -338,7 +320,7 @@ def add_commands(sub) -> None:
     p.add_argument("-o", "--output", default="-", metavar="OUT", help="where to write (default: -, standard output)")
     p.add_argument("--engine", choices=("local", "ray"), default="local", help="default: %(default)s")
     p.add_argument(
-        "--num-cpus", type=_positive, default=2, metavar="N", help="Ray: CPUs to start Ray with (default: %(default)s)"
+        "--num-cpus", type=_positive_int, default=2, metavar="N", help="Ray: CPUs to start Ray with (default: %(default)s)"
     )
     p.add_argument("--strict", action="store_true", help="stop at the first bad JSONL record (exit 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
