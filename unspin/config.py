@@ -28,6 +28,9 @@ class Config:
     max_tokens: int = 128
     #: Use the thesaurus-derived lexicon (Moby) beside the phrase table.
     thesaurus: bool = True
+    #: Tables whose pairs are left out of the built-in lexicon (phrase table
+    #: and thesaurus): for benchmarks that hide a spinner's table.
+    withhold: tuple[str, ...] = ()
 
     def with_(self, **changes) -> "Config":
         return replace(self, **changes)

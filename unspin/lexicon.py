@@ -405,22 +405,51 @@ class Lexicon:
         return dict(c)
 
 
-def load_lexicon(tables: Iterable[str] = (), thesaurus: bool = True) -> Lexicon:
+def load_lexicon(tables: Iterable[str] = (), thesaurus: bool = True, withhold: Iterable[str] = ()) -> Lexicon:
     """The lexicon for a configuration; built once per process and argument set.
 
     ``load_lexicon()`` and ``load_lexicon((), True)`` share one cached copy.
+    ``withhold`` names tables (phrase tables or tortured-phrase lists) whose
+    pairs are left out of the built-in sources (phrase table and thesaurus):
+    benchmarks use it to hide a spinner's table from the engine.  Pairs in
+    ``tables`` themselves are never withheld.
     """
-    return _load_lexicon(tuple(tables), bool(thesaurus))
+    return _load_lexicon(tuple(tables), bool(thesaurus), tuple(withhold))
+
+
+def lexicon_for(config) -> Lexicon:
+    """The lexicon a :class:`~unspin.config.Config` asks for."""
+    return load_lexicon(config.tables, config.thesaurus, config.withhold)
+
+
+def read_any_table(path: str) -> tuple[list[Row], str]:
+    """Rows of a phrase table or a tortured-phrase list, and the source name
+    their entries get (``table:<file name>``)."""
+    rows = read_table(path) if _is_phrase_table(path) else read_tortured(path)
+    return rows, f"table:{Path(path).name}"
 
 
 @lru_cache(maxsize=8)
-def _load_lexicon(tables: tuple[str, ...], thesaurus: bool) -> Lexicon:
+def withheld_pairs(paths: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    """(spun, original) pairs, normalised and inflected, listed in ``paths``."""
+    out = set()
+    for t in paths:
+        rows, src = read_any_table(t)
+        out.update((e.spun, norm(e.original)) for e in rows_to_entries(rows, src))
+    return frozenset(out)
+
+
+@lru_cache(maxsize=8)
+def _load_lexicon(tables: tuple[str, ...], thesaurus: bool, withhold: tuple[str, ...] = ()) -> Lexicon:
     entries = rows_to_entries(read_table(PHRASES_PATH), "phrases")
     if thesaurus:
         entries += _moby_entries()
+    if withhold:
+        held = withheld_pairs(withhold)
+        entries = [e for e in entries if (e.spun, norm(e.original)) not in held]
     for t in tables:
-        rows = read_table(t) if _is_phrase_table(t) else read_tortured(t)
-        entries += rows_to_entries(rows, f"table:{Path(t).name}")
+        rows, src = read_any_table(t)
+        entries += rows_to_entries(rows, src)
     return Lexicon(entries)
 
 

@@ -37,7 +37,7 @@ from itertools import islice
 from typing import Iterable, Iterator, Sequence
 
 from .config import DEFAULT, Config
-from .lexicon import Entry, Lexicon, load_lexicon
+from .lexicon import Entry, Lexicon, lexicon_for
 from .records import Detection, Edit, Restoration, Span
 from .text import Token, english_share, match_case, norm, sentences, tokenize
 
@@ -451,7 +451,7 @@ def analyse_many(
     documents, so memory is bounded by the batch, not by the input.  Used by
     :func:`restore_many` and by calibration.
     """
-    lex = load_lexicon(config.tables, config.thesaurus)
+    lex = lexicon_for(config)
     scorer = None
     if not config.fast:
         from .lm import get_scorer
