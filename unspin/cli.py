@@ -521,6 +521,21 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
+    if args.suite == "learn":
+        if args.fast:
+            raise UsageError("bench learn measures the learner, which needs the language model: drop --fast")
+        from .learn import LearnOptions
+        from .learn_bench import run_learn_bench
+
+        run_learn_bench(
+            LearnOptions(engine=_config(args)),
+            salt=args.salt,
+            limit_test=args.limit or 100,
+            tortured=args.tortured,
+            out_path=args.output,
+            progress=not args.quiet,
+        )
+        return 0
     if args.real_dev is not None and not os.path.isdir(args.real_dev):
         raise ValueError(f"{args.real_dev}: not a directory")
     # run_bench prints the table on stdout, progress lines on stderr, and
@@ -818,13 +833,34 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: ../shared/data/real-dev, skipped if absent)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument(
+        "suite",
+        nargs="?",
+        choices=("engine", "learn"),
+        default="engine",
+        help="engine: detection and restoration (the default); learn: how well 'unspin learn' "
+        "recovers a hidden spinner's table (--limit then counts held-out recovery documents)",
+    )
+    p.add_argument(
+        "--salt",
+        default="test",
+        help="learn: the salt that splits the phrase table into hidden and visible halves (default: %(default)s)",
+    )
+    p.add_argument(
+        "--tortured",
+        default=None,
+        metavar="FILE",
+        help="learn: also score unseen tortured phrases from this list (CSV or JSON), half held out",
+    )
     p.set_defaults(func=cmd_bench)
 
     # Source tracing and the web service register their own subcommands; their
     # heavy dependencies load only when those commands run.
+    from .learn_cli import register as register_learn
     from .trace_cli import register as register_trace
     from .web.cli import register as register_serve
 
+    register_learn(sub)
     register_trace(sub)
     register_serve(sub)
 
@@ -843,7 +879,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.error("missing command: one of detect, restore, apply, spin, scan, bench, trace, serve, version")
+        parser.error("missing command: one of detect, restore, apply, spin, scan, learn, bench, trace, serve, version")
     try:
         from .formats import InputError
     except ImportError:  # only while formats.py is being written

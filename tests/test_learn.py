@@ -1,0 +1,256 @@
+"""unspin learn: candidate and scoring stages, the table it writes, the CLI
+end to end on a corpus with a planted substitution, and clean input."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from unspin.config import Config
+from unspin.learn import (
+    LearnOptions,
+    _balance,
+    _Counts,
+    _Reference,
+    _runs,
+    _window,
+    format_table,
+    learn,
+)
+from unspin.learn_bench import _reproduces, hidden_split, score_entries
+from unspin.lexicon import load_lexicon, read_table
+
+corpus = pytest.importorskip("unspin.corpus")
+
+
+def _docs(part: str, n: int) -> list[str]:
+    try:
+        docs = corpus.split(corpus.documents(), part)
+    except corpus.CorpusUnavailable:
+        pytest.skip("gensim sample corpus not installed")
+    return [d.text for d in docs[:n]]
+
+
+def _plant(text: str, original: str, spun: str, keep_every: int = 3) -> str:
+    """Replace ``original`` (a whole lower-case word) by ``spun`` except at
+    every ``keep_every``-th occurrence: a spinner rewrites most, not all."""
+    k = -1
+
+    def sub(m: re.Match) -> str:
+        nonlocal k
+        k += 1
+        return m.group(0) if k % keep_every == keep_every - 1 else spun
+
+    return re.sub(rf"\b{re.escape(original)}\b", sub, text)
+
+
+# --------------------------------------------------------------------------
+# Stages
+
+
+def test_runs_stop_at_punctuation_and_line_breaks():
+    runs = [w for w, _, _, _, _ in _runs("In the city, within the park.\nNew line here")]
+    assert runs == [["in", "the", "city"], ["within", "the", "park"], ["new", "line", "here"]]
+
+
+def test_runs_mark_names_but_not_sentence_starts():
+    (words, caps, spans, s, e), *_ = _runs("The talks in Astana went well.")
+    assert words[0] == "the" and caps[0] is False
+    assert caps[words.index("astana")] is True
+
+
+def test_counts_documents_and_ngrams():
+    c = _Counts(2)
+    c.add("within the city. within the park.")
+    c.add("within reach")
+    assert c.count["within the"] == 2 and c.df["within the"] == 1
+    assert c.count["within"] == 3 and c.df["within"] == 2
+    assert c.docs == 2 and c.tokens == 8
+
+
+def test_balance_wants_a_deficit_that_matches_the_excess():
+    c = _Counts(1)
+    c.tokens = 100_000
+    ref = _Reference(None)
+    expected = 100_000 * 2.718281828 ** ref.logp("also")
+    c.count["also"] = int(expected * 0.5)  # half of "also" went missing
+    missing = expected - c.count["also"]
+    assert _balance("also", missing, c, ref) == pytest.approx(1.0, rel=0.01)
+    assert _balance("also", missing * 100, c, ref) is None  # deficit explains too little
+    c.count["also"] = int(expected * 1.2)  # over-represented: no deficit
+    assert _balance("also", missing, c, ref) is None
+    assert _balance("also", -5, c, ref) is None
+
+
+def test_window_keeps_offsets():
+    w, a = _window("one two three four five six", 8, 13, words=1)
+    assert w[a : a + 5] == "three" and w == "two three four"
+
+
+def test_reproduces_inside_and_around():
+    assert _reproduces("stated", "said", "he stated", "he said")
+    assert _reproduces("the predominant", "the main", "predominant", "main")
+    assert not _reproduces("stated", "told", "he stated", "he said")
+    assert not _reproduces("the stated", "the said", "he stated", "he said")
+
+
+def test_score_entries_weights_by_use():
+    class E:
+        def __init__(self, spun, original, count):
+            self.spun, self.original, self.count = spun, original, count
+
+    edits = {("upon", "on"): 90, ("earlier than", "before"): 10}
+    r = score_entries([E("upon", "on", 100), E("giant", "great", 300)], edits)
+    assert r["coverage"] == pytest.approx(0.9)
+    assert r["precision_weighted"] == pytest.approx(0.25)
+    assert r["precision_entries"] == pytest.approx(0.5)
+
+
+def test_hidden_split_is_a_partition():
+    hidden, visible = hidden_split("test")
+    allrows = read_table(Path(__file__).parents[1] / "unspin" / "data" / "phrases.tsv")
+    assert len(hidden) + len(visible) == len(allrows)
+    assert hidden and visible
+    assert {r.original for r in hidden}.isdisjoint({r.original for r in visible})
+
+
+def test_withhold_removes_pairs_from_builtin_sources(tmp_path):
+    t = tmp_path / "hide.tsv"
+    t.write_text("# format: unspin-phrases/1\nspun\toriginal\tpos\neconomic system\teconomy\tN\n", encoding="utf-8")
+    full = load_lexicon()
+    held = load_lexicon(withhold=(str(t),))
+    assert any(e.original == "economy" for e in full.reverse("economic system"))
+    assert not any(e.original == "economy" for e in held.reverse("economic system"))
+    assert not any(e.original == "economies" for e in held.reverse("economic systems"))
+    # A user table is never withheld.
+    both = load_lexicon((str(t),), True, (str(t),))
+    assert any(e.original == "economy" for e in both.reverse("economic system"))
+
+
+# --------------------------------------------------------------------------
+# Learning
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """Clean news/wiki documents with "also" spun to "additionally" in two of
+    every three places, and clean reference documents from another split."""
+    suspects = [_plant(t, "also", "additionally") for t in _docs("train", 300)]
+    reference = _docs("dev", 150)
+    return suspects, reference
+
+
+def test_candidate_stages_on_a_planted_substitution(planted):
+    """Counting, over-representation, candidates and mass balance each let
+    the planted pair through; the choice among candidates needs the language
+    model and is tested end to end through the CLI below."""
+    import math
+
+    from unspin.learn import _candidates, _collect_contexts, _moby_related, _overrep
+
+    suspects, reference = planted
+    sus, ref_counts = _Counts(4), _Counts(4)
+    for t in suspects:
+        sus.add(t)
+    for t in reference:
+        ref_counts.add(t)
+    ref = _Reference(ref_counts)
+    assert _overrep("additionally", sus, ref) > math.log(LearnOptions.min_overrep)
+    assert _overrep("the", sus, ref) < math.log(LearnOptions.min_overrep)
+    ctxs = _collect_contexts(suspects, {"additionally"}, 4, 8, 0)["additionally"]
+    assert len(ctxs) == 8 and len({c.doc for c in ctxs}) == 8
+    assert all(c.observed.lower() == "additionally" for c in ctxs)
+    cands = _candidates("additionally", ctxs, load_lexicon(), _moby_related({"additionally"}), context=True)
+    assert "also" in cands
+    excess = sus.count["additionally"] - sus.tokens * math.exp(ref.logp("additionally"))
+    assert _balance("also", excess, sus, ref) is not None
+    assert _balance("the", excess, sus, ref) is None
+
+
+def test_fast_learning_proposes_entries_with_evidence(planted):
+    suspects, reference = planted
+    r = learn(suspects, reference, LearnOptions(fast=True))
+    assert r.documents == len(suspects) and r.entries
+    for e in r.entries:
+        assert e.scorer == "ngram" and e.docs >= 5 and 0.5 <= e.confidence <= 1 and e.win >= 0.75
+        assert e.overrep > e.overrep_original and e.examples and "[" in e.examples[0]
+
+
+@pytest.mark.lm
+def test_learn_on_clean_text_proposes_nearly_nothing():
+    # The issue's bound is 5 entries per 1,000 documents; `unspin bench learn`
+    # measures it on 3,000 documents.  Here, a regression guard on a sample
+    # small enough for the suite (the 200 forms with most excess).
+    r = learn(_docs("train", 300), _docs("dev", 300), LearnOptions(max_forms=200))
+    assert len(r.entries) <= 2, [(e.spun, e.original) for e in r.entries]
+
+
+def test_learn_handles_empty_and_odd_input():
+    r = learn([], options=LearnOptions(fast=True))
+    assert r.entries == [] and r.documents == 0
+    r = learn(["", "   ", "1234 5678", "Здравствуй мир"], options=LearnOptions(fast=True))
+    assert r.entries == [] and r.documents == 4
+    with pytest.raises(TypeError):
+        learn([b"bytes"], options=LearnOptions(fast=True))  # type: ignore[list-item]
+
+
+def test_learned_table_reads_back_and_drives_restoration(tmp_path, planted):
+    suspects, reference = planted
+    r = learn(suspects, reference, LearnOptions(fast=True))
+    path = tmp_path / "learned.tsv"
+    path.write_text(format_table(r), encoding="utf-8")
+    rows = read_table(path)
+    assert [(x.spun, x.original) for x in rows] == [(e.spun, e.original) for e in r.entries]
+    e = r.entries[0]
+    lex = load_lexicon((str(path),))
+    assert any(x.original == e.original and x.source == "table:learned.tsv" for x in lex.reverse(e.spun))
+
+
+# --------------------------------------------------------------------------
+# The CLI
+
+
+def _unspin(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "unspin", *args], input=input, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.mark.lm
+def test_cli_learn_end_to_end(tmp_path, planted):
+    suspects, reference = planted
+    sus = tmp_path / "suspects.jsonl"
+    sus.write_text(
+        "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(suspects)) + "not json\n",
+        encoding="utf-8",
+    )
+    ref = tmp_path / "clean.jsonl"
+    ref.write_text("".join(json.dumps({"text": t}) + "\n" for t in reference), encoding="utf-8")
+    out = tmp_path / "learned.tsv"
+    p = _unspin("learn", str(sus), "--reference", str(ref), "-o", str(out), "--max-forms", "100")
+    assert p.returncode == 0, p.stderr
+    assert "skipped" in p.stderr and "line 301" in p.stderr  # the bad line is reported, not fatal
+    rows = read_table(out)
+    assert ("additionally", "also") in {(r.spun, r.original) for r in rows}
+    # The table goes straight back into the engine.
+    p = _unspin("restore", "--fast", "--table", str(out), "-", input=suspects[0])
+    assert p.returncode == 0, p.stderr
+
+
+def test_cli_learn_errors_are_clear(tmp_path):
+    p = _unspin("learn", str(tmp_path / "missing.jsonl"))
+    assert p.returncode == 1 and "missing.jsonl" in p.stderr and "Traceback" not in p.stderr
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    p = _unspin("learn", str(empty))
+    assert p.returncode == 1 and "no documents" in p.stderr
+    p = _unspin("learn", str(empty), "--fast")
+    assert p.returncode == 2
+    p = _unspin("learn", str(empty), "--min-overrep", "0.5")
+    assert p.returncode == 2 and "min-overrep" in p.stderr
+    p = _unspin("learn", str(empty), "-o", str(empty))
+    assert p.returncode == 2 and "input file" in p.stderr

@@ -1,0 +1,878 @@
+"""Learning a spinner's substitutions from its output alone (``unspin learn``).
+
+Free thesauri reach only part of what a spinner does; every spinner product
+has its own table ("within the" for "in the", "12 months" for "year").  Given
+a corpus of suspected spun documents, this module proposes table entries
+``spun form -> original`` that a user can review and pass back to the engine
+(``--table FILE``).
+
+How entries are found
+---------------------
+1. *Counting* (one streaming pass; the documents are spooled to a temporary
+   file for the second pass).  Every word n-gram of 1 to :attr:`max_n`
+   words that does not cross punctuation or a line break is counted, with the
+   number of documents it occurs in and how often it is capitalised inside a
+   sentence (a name).
+2. *Over-represented forms.*  A spinner writes its forms far more often than
+   writers do.  A candidate spun form occurs in at least :attr:`min_docs`
+   documents, at least :attr:`min_overrep` times more often than clean text
+   predicts, and not in bursts (a topic word recurs within a document; a
+   spinner's habit is spread out).  Clean text is the ``--reference``
+   corpus, smoothed with built-in frequencies (``wordfreq`` for words, the
+   ``symspellpy`` bigram counts for word pairs, chained for longer n-grams),
+   or the built-in frequencies alone.  Multiword forms must be made of known
+   word pairs.  Forms are examined in order of *excess* occurrences (observed
+   minus predicted): those that account for most of a spinner's edits first.
+3. *Candidate originals* for each form: the engine's reverse lexicon, the
+   Moby thesaurus read in full (both directions, phrases included, lemmas
+   re-inflected: "utilized" finds "used"), per-word thesaurus substitutions of
+   multiword forms whose result is a known word pair ("irregular woodland" ->
+   "random forest"), and (with the language model) words the bigram counts
+   expect between the form's neighbours ("the place" -> "where").
+4. *Mass balance.*  A spinner moves occurrences from the original to its
+   form: the original must be under-represented in the suspects, clearly
+   (:data:`MIN_DEFICIT`, :data:`DEFICIT_Z`), and by an amount of the same
+   order as the form's excess (:data:`BALANCE`).
+5. *Evidence in context.*  Each remaining candidate replaces the form in up
+   to :attr:`contexts` sampled occurrences from distinct documents.  With the
+   language model, a pre-score from one pass per context (the candidate's
+   first token against the form's tokens) keeps the best
+   :attr:`lm_candidates`, then both versions of each context window are
+   scored; with ``--fast`` the bigram model scores them.  A pair is kept when
+   the original reads better in at least :attr:`min_win` of the contexts.
+6. *Confidence*: a logistic score of the share of winning contexts, the
+   mean gain, the number of documents and the over-representation; it ranks
+   entries for review.  ``unspin bench learn`` measures how precise the kept
+   entries are.
+
+Memory is bounded: counts are pruned of single-document n-grams when they
+grow past :data:`MAX_KEYS`, and contexts are kept only for candidate forms.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from .config import Config
+from .text import match_case, norm, sentences, tokenize
+
+#: Counted n-grams kept in memory before single-document ones are pruned.
+MAX_KEYS = 3_000_000
+
+#: Pseudo-count (in tokens) of the built-in frequencies when a reference
+#: corpus is given: the built-in rate is the prior, the reference the data.
+PRIOR_TOKENS = 20_000
+
+#: Accepted range of an original's deficit over its form's excess (see _balance).
+BALANCE = (0.4, 8.0)
+
+#: An original must be at least this much (a share of its clean-text count)
+#: under-represented in the suspects.
+MIN_DEFICIT = 0.25
+
+#: ... and by this many standard deviations of its expected count (Poisson).
+DEFICIT_Z = 3.0
+
+#: Originals must be ordinary words (wordfreq Zipf scale).
+MIN_ZIPF_ORIGINAL = 3.0
+
+
+@dataclass(frozen=True)
+class LearnOptions:
+    #: Score candidates with bigram counts only, not the language model.
+    #: Much less precise (``bench learn``: about a quarter of the entries
+    #: right, and many proposed from clean text), so the CLI does not offer
+    #: it; the stages can be exercised quickly with it.
+    fast: bool = False
+    #: A spun form must occur in at least this many documents.
+    min_docs: int = 5
+    #: Longest spun form, in words.
+    max_n: int = 4
+    #: A spun form must be at least this many times more frequent than in
+    #: clean text, and than its original is relative to clean text.
+    min_overrep: float = 3.0
+    #: Occurrences (from distinct documents) each candidate is tried in.
+    contexts: int = 8
+    #: A form occurring on average more than this many times per document
+    #: it occurs in is a topic word ("alkali" in a chemistry page), not a
+    #: spinner's habit.
+    max_burst: float = 2.5
+    #: Share of those contexts where the original must read better.
+    min_win: float = 0.75
+    #: Entries below this confidence are not proposed.
+    min_confidence: float = 0.5
+    #: At most this many over-represented forms are examined, the most
+    #: over-represented first.
+    max_forms: int = 600
+    #: Candidate originals per form verified by the language model.
+    lm_candidates: int = 3
+    #: Engine configuration whose lexicon proposes candidates (tables,
+    #: thesaurus, withhold).
+    engine: Config = field(default_factory=Config)
+    #: Random seed for sampling contexts (results are deterministic).
+    seed: int = 0
+
+
+@dataclass
+class Learned:
+    """One proposed table entry and its evidence."""
+
+    spun: str
+    original: str
+    count: int  # occurrences of the spun form in the suspects
+    docs: int  # documents it occurs in
+    confidence: float
+    gain: float  # mean log-probability gain of the original, per context
+    win: float  # share of contexts where the original reads better
+    overrep: float  # log rate ratio, suspects vs clean text
+    overrep_original: float
+    origin: str  # lexicon | thesaurus | context: where the candidate came from
+    scorer: str  # lm | ngram
+    examples: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class LearnResult:
+    entries: list[Learned]
+    documents: int
+    words: int
+    forms_examined: int
+    seconds: float
+    reference_documents: int = 0
+
+
+# --------------------------------------------------------------------------
+# Counting
+
+
+def _runs(text: str) -> Iterator[tuple[list[str], list[bool], list[tuple[int, int]], int, int]]:
+    """Runs of words joined only by spaces or tabs, per sentence.
+
+    Yields (normalised words, capitalised-as-a-name flags, char spans,
+    sentence start, sentence end).
+    """
+    for s, e in sentences(text):
+        toks = tokenize(text[s:e], offset=s)
+        first_word = True
+        run_w: list[str] = []
+        run_c: list[bool] = []
+        run_s: list[tuple[int, int]] = []
+        prev_end = None
+        for t in toks:
+            if not t.is_word:
+                if run_w:
+                    yield run_w, run_c, run_s, s, e
+                run_w, run_c, run_s = [], [], []
+                prev_end = None
+                continue
+            gap = text[prev_end : t.start] if prev_end is not None else ""
+            if prev_end is not None and (not gap or gap.strip(" \t")):
+                if run_w:
+                    yield run_w, run_c, run_s, s, e
+                run_w, run_c, run_s = [], [], []
+            w = t.text
+            upper = any(c.isupper() for c in w)
+            name = upper and not (first_word and w[0].isupper() and not any(c.isupper() for c in w[1:]))
+            first_word = False
+            run_w.append(norm(w))
+            run_c.append(name)
+            run_s.append((t.start, t.end))
+            prev_end = t.end
+        if run_w:
+            yield run_w, run_c, run_s, s, e
+
+
+class _Counts:
+    """n-gram counts, document frequencies and name counts over a stream."""
+
+    def __init__(self, max_n: int):
+        self.max_n = max_n
+        self.count: Counter[str] = Counter()
+        self.df: Counter[str] = Counter()
+        self.names: Counter[str] = Counter()
+        self.tokens = 0
+        self.docs = 0
+
+    def add(self, text: str) -> None:
+        self.docs += 1
+        seen: set[str] = set()
+        for words, caps, _, _, _ in _runs(text):
+            self.tokens += len(words)
+            for i in range(len(words)):
+                for n in range(1, self.max_n + 1):
+                    if i + n > len(words):
+                        break
+                    k = " ".join(words[i : i + n])
+                    self.count[k] += 1
+                    if any(caps[i : i + n]):
+                        self.names[k] += 1
+                    seen.add(k)
+        for k in seen:
+            self.df[k] += 1
+        if len(self.count) > MAX_KEYS:
+            self._prune()
+
+    def _prune(self) -> None:
+        for k in [k for k, d in self.df.items() if d <= 1]:
+            del self.df[k]
+            self.count.pop(k, None)
+            self.names.pop(k, None)
+
+
+# --------------------------------------------------------------------------
+# Clean-text rates
+
+
+@lru_cache(maxsize=1)
+def _bigram_index() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Most frequent successors and predecessors of each word in the bigram counts."""
+    from .ngram import _tables
+
+    counts = _tables()[0]
+    succ: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    pred: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for (a, b), c in counts.items():
+        succ[a].append((c, b))
+        pred[b].append((c, a))
+    top = 40
+    return (
+        {a: [w for _, w in sorted(v, reverse=True)[:top]] for a, v in succ.items()},
+        {b: [w for _, w in sorted(v, reverse=True)[:top]] for b, v in pred.items()},
+    )
+
+
+def _builtin_logp(words: tuple[str, ...]) -> float:
+    """log of the per-token rate of an n-gram in general English (built-in counts)."""
+    from .ngram import _tables, bigram_logp, unigram_logp
+
+    lp = unigram_logp(words[0])
+    for a, b in zip(words, words[1:]):
+        lp += bigram_logp(a, b)
+    return lp
+
+
+class _Reference:
+    def __init__(self, counts: _Counts | None):
+        self.counts = counts
+
+    def logp(self, key: str) -> float:
+        words = tuple(key.split(" "))
+        b = _builtin_logp(words)
+        c = self.counts
+        if c is None or c.tokens == 0:
+            return b
+        return math.log((c.count.get(key, 0) + PRIOR_TOKENS * math.exp(b)) / (c.tokens + PRIOR_TOKENS))
+
+
+def _fluent(key: str, ref: "_Reference") -> bool:
+    """Every word pair of a multiword form is a known bigram (built-in counts
+    or the reference corpus): spinners write fluent phrases, and for those
+    the chained clean-text rate is a fair estimate."""
+    from .ngram import _tables
+
+    bigrams = _tables()[0]
+    words = key.split(" ")
+    for a, b in zip(words, words[1:]):
+        if (a, b) in bigrams:
+            continue
+        if ref.counts is not None and ref.counts.count.get(f"{a} {b}", 0) > 0:
+            continue
+        return False
+    return True
+
+
+def _overrep(key: str, sus: _Counts, ref: _Reference) -> float:
+    return math.log((sus.count.get(key, 0) + 0.5) / max(sus.tokens, 1)) - ref.logp(key)
+
+
+# --------------------------------------------------------------------------
+# Contexts
+
+
+@dataclass
+class _Context:
+    doc: int
+    sentence: str
+    a: int  # the form's offsets in the sentence
+    b: int
+    left: str | None
+    right: str | None
+
+    @property
+    def observed(self) -> str:
+        return self.sentence[self.a : self.b]
+
+    def with_(self, replacement: str) -> str:
+        return self.sentence[: self.a] + replacement + self.sentence[self.b :]
+
+    def example(self, width: int = 60) -> str:
+        lo = max(0, self.a - width)
+        hi = min(len(self.sentence), self.b + width)
+        s = ("…" if lo else "") + self.sentence[lo : self.a] + "[" + self.observed + "]"
+        s += self.sentence[self.b : hi] + ("…" if hi < len(self.sentence) else "")
+        return " ".join(s.split())
+
+
+def _collect_contexts(
+    texts: Iterable[str], forms: set[str], max_n: int, k: int, seed: int
+) -> dict[str, list[_Context]]:
+    """Up to ``k`` occurrences of each form, one per document, by reservoir sampling."""
+    rng = random.Random(seed)
+    out: dict[str, list[_Context]] = defaultdict(list)
+    seen_docs: dict[str, int] = Counter()
+    for di, text in enumerate(texts):
+        hit: dict[str, _Context] = {}
+        for words, caps, spans, s, e in _runs(text):
+            for i in range(len(words)):
+                for n in range(1, max_n + 1):
+                    if i + n > len(words):
+                        break
+                    key = " ".join(words[i : i + n])
+                    if key not in forms or key in hit or any(caps[i : i + n]):
+                        continue
+                    left = words[i - 1] if i > 0 else None
+                    right = words[i + n] if i + n < len(words) else None
+                    a, b = spans[i][0] - s, spans[i + n - 1][1] - s
+                    hit[key] = _Context(di, text[s:e], a, b, left, right)
+        for key, ctx in hit.items():
+            seen_docs[key] += 1
+            lst = out[key]
+            if len(lst) < k:
+                lst.append(ctx)
+            else:
+                j = rng.randrange(seen_docs[key])
+                if j < k:
+                    lst[j] = ctx
+    return out
+
+
+# --------------------------------------------------------------------------
+# Candidate originals
+
+
+def _zipf(phrase: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(phrase, "en")
+
+
+def _lemmas(word: str) -> dict[str, str]:
+    """lemma -> the inflection tag ``word`` has as a form of it (or "")."""
+    from lemminflect import getAllLemmas
+
+    from .lexicon import _inflections
+
+    out = {word: ""}
+    for lems in getAllLemmas(word).values():
+        for lem in lems:
+            if lem == word:
+                continue
+            tag = next((t for t, f in _inflections(lem).items() if f == word), None)
+            if tag:
+                out[lem] = tag
+    return out
+
+
+def _moby_related(forms: set[str]) -> dict[str, set[str]]:
+    """Every Moby relation of each form (and of each word of a multiword
+    form), both directions, phrases included.  Moby lists lemmas, so an
+    inflected word ("utilized") is looked up by its lemma ("utilize") and its
+    relatives are inflected the same way ("used")."""
+    from .lexicon import _inflections, _moby_path
+
+    words = {w for f in forms for w in f.split(" ")} | forms
+    lemma_of: dict[str, dict[str, str]] = {}
+    for w in words:
+        lemma_of[w] = _lemmas(w) if " " not in w else {w: ""}
+    want: dict[str, list[tuple[str, str]]] = defaultdict(list)  # lemma -> (word, tag)
+    for w, lems in lemma_of.items():
+        for lem, tag in lems.items():
+            want[lem].append((w, tag))
+    rel_lemma: dict[str, set[str]] = defaultdict(set)
+    with open(_moby_path(), encoding="latin-1") as fh:
+        for line in fh:
+            parts = [p.strip().lower() for p in line.rstrip("\n").split(",")]
+            head, items = parts[0], parts[1:]
+            if head in want:
+                rel_lemma[head].update(items)
+            for it in items:
+                if it in want:
+                    rel_lemma[it].add(head)
+    rel: dict[str, set[str]] = defaultdict(set)
+    for lem, related in rel_lemma.items():
+        for w, tag in want[lem]:
+            if not tag:
+                rel[w].update(related)
+                continue
+            for r in related:
+                if " " in r:
+                    continue
+                f = _inflections(r).get(tag)
+                if f:
+                    rel[w].add(f)
+    return rel
+
+
+def _candidates(
+    form: str,
+    ctxs: list[_Context],
+    lex,
+    moby: dict[str, set[str]],
+    context: bool = True,
+) -> dict[str, str]:
+    """original -> where it came from (lexicon, thesaurus, context)."""
+    from .ngram import _tables
+
+    out: dict[str, str] = {}
+    for e in lex.reverse(form):
+        out.setdefault(norm(e.original), "lexicon")
+    for o in moby.get(form, ()):
+        out.setdefault(o, "thesaurus")
+    words = form.split(" ")
+    if len(words) > 1:
+        # One word swapped for a thesaurus relative, when the result is a
+        # known word pair ("irregular woodland" -> "random forest").
+        bigrams = _tables()[0]
+        options = [[w] + sorted(moby.get(w, ())) for w in words]
+        partial = [[]]  # type: list[list[str]]
+        for i, opts in enumerate(options):
+            nxt = []
+            for p in partial:
+                for o in opts:
+                    if " " in o:
+                        continue
+                    if p and (p[-1], o) not in bigrams:
+                        continue
+                    nxt.append(p + [o])
+            partial = nxt[:200]
+        for p in partial:
+            o = " ".join(p)
+            if o != form:
+                out.setdefault(o, "thesaurus")
+    if not context or not form.replace(" ", "").isalpha():
+        return _ordinary(out, form)
+    # Words the bigram counts expect between the form's neighbours.
+    succ, pred = _bigram_index()
+    support: Counter[str] = Counter()
+    for c in ctxs:
+        s = set(succ.get(c.left, ())) if c.left else None
+        p = set(pred.get(c.right, ())) if c.right else None
+        pool = (s & p) if (s is not None and p is not None) else (s or p or set())
+        support.update(pool)
+    need = max(2, len(ctxs) // 4)
+    for o, n in support.most_common(12):
+        if n >= need:
+            out.setdefault(o, "context")
+    return _ordinary(out, form)
+
+
+def _ordinary(cands: dict[str, str], form: str) -> dict[str, str]:
+    cands.pop(form, None)
+    return {
+        o: src
+        for o, src in cands.items()
+        if o.replace(" ", "").replace("'", "").replace("-", "").isalnum() and _zipf(o) >= MIN_ZIPF_ORIGINAL
+    }
+
+
+# --------------------------------------------------------------------------
+# Evidence
+
+
+def _prior(phrase: str) -> float:
+    """log rate of a phrase in general English (built-in counts)."""
+    return _builtin_logp(tuple(phrase.split(" ")))
+
+
+def _balance(original: str, excess: float, sus: _Counts, ref: _Reference) -> float | None:
+    """How much of the form's excess the original's deficit accounts for.
+
+    A spinner moves occurrences from the original to its form: the form is
+    seen ``excess`` times more than clean text predicts, and the original
+    about as many times less.  Returns deficit / excess when the original is
+    under-represented and the two amounts agree within :data:`BALANCE`
+    (several forms may share one original, so the deficit may be larger);
+    None otherwise.  A word that is rare in the suspects for other reasons
+    (pronouns in encyclopaedic text) has a deficit far larger than the excess.
+    """
+    if excess <= 0:
+        return None
+    expected = sus.tokens * math.exp(ref.logp(original))
+    deficit = expected - sus.count.get(original, 0)
+    if deficit <= 0:
+        return None
+    if deficit < MIN_DEFICIT * expected:
+        return None  # within the noise of a frequent word's rate
+    if deficit < DEFICIT_Z * math.sqrt(expected):
+        return None  # within the noise of a rare word's count
+    ratio = deficit / excess
+    lo, hi = BALANCE
+    return ratio if lo <= ratio <= hi else None
+
+
+def _ngram_gains(form: str, original: str, ctxs: list[_Context]) -> list[float]:
+    """Bigram log-probability gain of the original over the form, per context."""
+    from .ngram import phrase_logp
+
+    fw, ow = form.split(" "), original.split(" ")
+    return [phrase_logp(ow, c.left, c.right) - phrase_logp(fw, c.left, c.right) for c in ctxs]
+
+
+def _lm_gains(pairs: list[tuple[str, str, list[_Context]]], batch_size: int) -> list[list[float]]:
+    """Language-model gain of each original over its form, per context.
+
+    Each context window is scored once as observed and once per original.
+    """
+    from .lm import get_scorer
+
+    sc = get_scorer()
+    seqs: list[list[int]] = []
+    observed_at: dict[tuple[int, int, int], int] = {}  # (sentence id, a, b) -> seq index
+    jobs: list[tuple[int, int]] = []  # per (pair, context): (observed seq, variant seq)
+    for form, original, ctxs in pairs:
+        for c in ctxs:
+            key = (id(c.sentence), c.a, c.b)
+            if key not in observed_at:
+                observed_at[key] = len(seqs)
+                seqs.append([sc.bos_id] + sc.encode(_window(c.sentence, c.a, c.b)[0])[0])
+            rep = match_case(original, c.observed)
+            jobs.append((observed_at[key], len(seqs)))
+            seqs.append([sc.bos_id] + sc.encode(_window(c.with_(rep), c.a, c.a + len(rep))[0])[0])
+    sums = [float(r.token_lp.sum()) for r in sc.score(seqs, batch_size=batch_size)]
+    out: list[list[float]] = []
+    k = 0
+    for form, original, ctxs in pairs:
+        out.append([sums[v] - sums[o] for o, v in jobs[k : k + len(ctxs)]])
+        k += len(ctxs)
+    return out
+
+
+def _lm_prescores(
+    items: list[tuple[str, list[_Context], list[str]]], batch_size: int
+) -> list[dict[str, float]]:
+    """Per form, each candidate's mean pre-score over the form's contexts:
+    log P(candidate's first token) - log P(the form's tokens), both after the
+    same left context, from one scoring pass per context (as the restorer's
+    pass 1 does)."""
+    from .lm import get_scorer
+    from .restore import _tok_range
+
+    sc = get_scorer()
+    seqs, wants, metas = [], [], []
+    for form, ctxs, cands in items:
+        for c in ctxs:
+            w, a = _window(c.sentence, c.a, c.b)
+            ids, offs = sc.encode(w)
+            rng = _tok_range(offs, a, a + len(c.observed))
+            seqs.append([sc.bos_id] + ids)
+            if rng is None:
+                wants.append({})
+                metas.append(None)
+                continue
+            fk, lk = rng
+            space = offs[fk][0] == a - 1
+            firsts = {o: sc.first_token((" " if space else "") + match_case(o, c.observed)) for o in cands}
+            wants.append({fk: set(firsts.values())})
+            metas.append((fk, lk, firsts))
+    res = sc.score(seqs, wants, batch_size=batch_size)
+    out: list[dict[str, float]] = []
+    k = 0
+    for form, ctxs, cands in items:
+        tot: dict[str, list[float]] = {o: [] for o in cands}
+        for _ in ctxs:
+            r, m = res[k], metas[k]
+            k += 1
+            if m is None:
+                continue
+            fk, lk, firsts = m
+            obs = float(r.token_lp[fk : lk + 1].sum())
+            for o, tid in firsts.items():
+                v = r.gathered.get((fk, tid))
+                if v is not None:
+                    tot[o].append(v - obs)
+        out.append({o: sum(v) / len(v) for o, v in tot.items() if v})
+    return out
+
+
+def _window(sentence: str, a: int, b: int, words: int = 12) -> tuple[str, int]:
+    """The sentence around [a, b), at most ``words`` words each side, and
+    where ``a`` falls in it."""
+    # The piece touching the slot (usually "") is kept besides ``words`` words.
+    left = " ".join(sentence[:a].split(" ")[-(words + 1) :])
+    right = " ".join(sentence[b:].split(" ")[: words + 1])
+    return left + sentence[a:b] + right, len(left)
+
+
+def _confidence(win: float, gain: float, docs: int, overrep: float) -> float:
+    z = -6.0 + 5.0 * win + 0.8 * min(gain, 4.0) + 0.9 * math.log(docs) + 0.4 * min(overrep, 6.0)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+# --------------------------------------------------------------------------
+# Driver
+
+
+class _Spool:
+    """The suspects written once to a temporary file, for a second pass."""
+
+    def __init__(self) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="unspin-learn-", suffix=".jsonl")
+        self.fh = os.fdopen(fd, "w", encoding="utf-8")
+        self.n = 0
+
+    def add(self, text: str) -> None:
+        self.fh.write(json.dumps(text) + "\n")
+        self.n += 1
+
+    def __iter__(self) -> Iterator[str]:
+        self.fh.flush()
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                yield json.loads(line)
+
+    def close(self) -> None:
+        self.fh.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+def learn(
+    suspects: Iterable[str],
+    reference: Iterable[str] | None = None,
+    options: LearnOptions = LearnOptions(),
+    progress: Callable[[str], None] | None = None,
+) -> LearnResult:
+    """Propose ``spun -> original`` entries from suspected spun documents.
+
+    Corpus statistics need a corpus: here 3,000 copies of one spun sentence,
+    and its clean version as reference.
+
+    >>> spun = ["We met within the city and walked within the park."] * 3000
+    >>> clean = ["We met in the city and walked in the park."] * 3000
+    >>> r = learn(spun, clean, LearnOptions(fast=True))
+    >>> [(e.spun, e.original, e.docs) for e in r.entries]
+    [('within', 'in', 3000)]
+    """
+    from .lexicon import lexicon_for
+
+    t0 = time.monotonic()
+    say = progress or (lambda msg: None)
+    sus = _Counts(options.max_n)
+    spool = _Spool()
+    try:
+        for text in suspects:
+            if not isinstance(text, str):
+                raise TypeError(f"documents must be str, not {type(text).__name__}")
+            sus.add(text)
+            spool.add(text)
+            if sus.docs % 500 == 0:
+                say(f"counted {sus.docs:,} documents")
+        ref_counts = None
+        if reference is not None:
+            ref_counts = _Counts(options.max_n)
+            for text in reference:
+                ref_counts.add(text)
+        ref = _Reference(ref_counts)
+        say(f"counted {sus.docs:,} documents, {sus.tokens:,} words")
+
+        # Over-represented forms.
+        forms = []
+        for key, df in sus.df.items():
+            if df < options.min_docs:
+                continue
+            if sus.names.get(key, 0) * 2 > sus.count[key]:
+                continue
+            if sus.count[key] > options.max_burst * df:
+                continue
+            if not any(ch.isalpha() for ch in key):
+                continue
+            if " " in key and not _fluent(key, ref):
+                continue
+            ov = _overrep(key, sus, ref)
+            if ov >= math.log(options.min_overrep):
+                # Ranked by excess occurrences: the forms that account for
+                # the most spinner edits come first.
+                excess = sus.count[key] - sus.tokens * math.exp(ref.logp(key))
+                forms.append((excess, key, ov))
+        forms.sort(key=lambda x: (-x[0], x[1]))
+        forms = forms[: options.max_forms]
+        overrep = {k: ov for _, k, ov in forms}
+        say(f"{len(forms):,} over-represented forms")
+
+        ctxs = _collect_contexts(spool, set(overrep), options.max_n, options.contexts, options.seed)
+        lex = lexicon_for(options.engine)
+        moby = _moby_related(set(overrep)) if options.engine.thesaurus else {}
+
+        # Candidates that pass the balance test, ranked by a cheap score:
+        # bigram gain (--fast) or the language model's pre-score.
+        pool: list[tuple[str, list[_Context], list[tuple[str, str]]]] = []
+        for n_done, (excess, form, ov) in enumerate(forms, 1):
+            cs = ctxs.get(form, [])
+            if len(cs) < options.min_docs:
+                continue
+            cands = _candidates(form, cs, lex, moby, context=not options.fast)
+            kept = [(o, src) for o, src in cands.items() if _balance(o, excess, sus, ref) is not None]
+            if kept:
+                pool.append((form, cs, kept))
+            if n_done % 200 == 0:
+                say(f"found candidates for {n_done:,}/{len(forms):,} forms")
+        shortlist: list[tuple[str, str, str]] = []
+        if options.fast:
+            for form, cs, kept in pool:
+                ranked = sorted(kept, key=lambda x: (-sum(_ngram_gains(form, x[0], cs)), x[0]))
+                shortlist.append((form, *ranked[0]))
+        else:
+            say(f"pre-scoring candidates of {len(pool):,} forms with the language model")
+            pre = _lm_prescores([(form, cs, [o for o, _ in kept]) for form, cs, kept in pool], options.engine.batch_size)
+            for (form, cs, kept), ps in zip(pool, pre):
+                ranked = sorted(kept, key=lambda x: (-ps.get(x[0], -1e9), x[0]))
+                shortlist.extend((form, o, src) for o, src in ranked[: options.lm_candidates])
+
+        gains: list[list[float]]
+        if options.fast:
+            gains = [_ngram_gains(f, o, ctxs[f]) for f, o, _ in shortlist]
+        else:
+            say(f"verifying {len(shortlist):,} candidates with the language model")
+            gains = _lm_gains([(f, o, ctxs[f]) for f, o, _ in shortlist], options.engine.batch_size)
+
+        best: dict[str, Learned] = {}
+        for (form, o, src), g in zip(shortlist, gains):
+            win = sum(x > 0 for x in g) / len(g)
+            mean = sum(g) / len(g)
+            if win < options.min_win or mean <= 0:
+                continue
+            docs = sus.df[form]
+            conf = _confidence(win, mean, docs, overrep[form])
+            if conf < options.min_confidence:
+                continue
+            cand = Learned(
+                form,
+                o,
+                sus.count[form],
+                docs,
+                round(conf, 4),
+                round(mean, 3),
+                round(win, 3),
+                round(overrep[form], 3),
+                round(_overrep(o, sus, ref), 3),
+                src,
+                "ngram" if options.fast else "lm",
+                [c.example() for c in ctxs[form][:3]],
+            )
+            old = best.get(form)
+            if old is None or (cand.win, cand.gain) > (old.win, old.gain):
+                best[form] = cand
+        entries = _drop_redundant(list(best.values()))
+        entries.sort(key=lambda e: (-e.confidence, -e.count, e.spun))
+        return LearnResult(
+            entries,
+            sus.docs,
+            sus.tokens,
+            len(forms),
+            time.monotonic() - t0,
+            ref_counts.docs if ref_counts else 0,
+        )
+    finally:
+        spool.close()
+
+
+def _drop_redundant(entries: list[Learned]) -> list[Learned]:
+    """Keep one entry per spinner habit.
+
+    When a shorter kept entry inside a longer one makes the same rewrite
+    ("within the" -> "in the" inside "within the park" -> "in the park"),
+    the longer one is redundant.  When they disagree and the longer form
+    accounts for most of the shorter one's occurrences, the shorter is a side
+    effect of the longer ("system" -> "economy" beside "economic system" ->
+    "economy") and is dropped.
+    """
+    drop: set[str] = set()
+    for long in entries:
+        L = long.spun.split(" ")
+        for short in entries:
+            S = short.spun.split(" ")
+            if short is long or len(S) >= len(L):
+                continue
+            for i in range(len(L) - len(S) + 1):
+                if L[i : i + len(S)] != S:
+                    continue
+                if " ".join(L[:i] + short.original.split(" ") + L[i + len(S) :]) == long.original:
+                    drop.add(long.spun)
+                elif long.count >= 0.5 * short.count:
+                    drop.add(short.spun)
+                break
+    return [e for e in entries if e.spun not in drop]
+
+
+# --------------------------------------------------------------------------
+# Output: the project's phrase-table format
+
+
+TABLE_COLUMNS = (
+    "spun",
+    "original",
+    "pos",
+    "source",
+    "note",
+    "count",
+    "docs",
+    "confidence",
+    "gain",
+    "win",
+    "overrep",
+    "origin",
+    "examples",
+)
+
+
+def _cell(s: Any) -> str:
+    return " ".join(str(s).split())
+
+
+def format_table(result: LearnResult, command: str = "unspin learn") -> str:
+    """The entries as a phrase table (``unspin-phrases/1``), readable by ``--table``."""
+    from . import __version__
+
+    lines = [
+        "# unspin phrase table, learned",
+        "# format: unspin-phrases/1",
+        f"# version: learned by unspin {__version__} on {time.strftime('%Y-%m-%d')}",
+        f"# source: {_cell(command)}: {result.documents:,} documents, {result.words:,} words"
+        + (f", {result.reference_documents:,} reference documents" if result.reference_documents else ""),
+        "# review: every row is a proposal; delete the rows you do not trust",
+        "# columns: " + ", ".join(TABLE_COLUMNS),
+        "\t".join(TABLE_COLUMNS),
+    ]
+    for e in result.entries:
+        note = f"{e.count} uses in {e.docs} docs; original reads better in {e.win:.0%} of contexts"
+        row = [
+            e.spun,
+            e.original,
+            "-",
+            "learned",
+            note,
+            e.count,
+            e.docs,
+            f"{e.confidence:.3f}",
+            f"{e.gain:.3f}",
+            f"{e.win:.3f}",
+            f"{e.overrep:.3f}",
+            e.origin,
+            " | ".join(e.examples),
+        ]
+        lines.append("\t".join(_cell(x) for x in row))
+    return "\n".join(lines) + "\n"
