@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from unspin.config import Config
 from unspin.learn import (
     LearnOptions,
     _balance,

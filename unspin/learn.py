@@ -54,13 +54,12 @@ import json
 import math
 import os
 import random
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator
 
 from .config import Config
 from .text import match_case, norm, sentences, tokenize
@@ -255,7 +254,7 @@ def _bigram_index() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 
 def _builtin_logp(words: tuple[str, ...]) -> float:
     """log of the per-token rate of an n-gram in general English (built-in counts)."""
-    from .ngram import _tables, bigram_logp, unigram_logp
+    from .ngram import bigram_logp, unigram_logp
 
     lp = unigram_logp(words[0])
     for a, b in zip(words, words[1:]):
@@ -489,11 +488,6 @@ def _ordinary(cands: dict[str, str], form: str) -> dict[str, str]:
 
 # --------------------------------------------------------------------------
 # Evidence
-
-
-def _prior(phrase: str) -> float:
-    """log rate of a phrase in general English (built-in counts)."""
-    return _builtin_logp(tuple(phrase.split(" ")))
 
 
 def _balance(original: str, excess: float, sus: _Counts, ref: _Reference) -> float | None:

@@ -52,7 +52,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from .config import Config
 from .lexicon import PHRASES_PATH, TABLE_FORMAT, Lexicon, Row, read_table, rows_to_entries
