@@ -100,3 +100,28 @@ def test_clean_pages_unchanged_fast():
         if subs:
             changed.append([(e.before, e.after) for e in subs])
     assert not changed, changed
+
+
+def test_sentence_memo_skips_unchanged_sentences(monkeypatch):
+    """Later restoration rounds take unchanged sentences' scores from the memo:
+    the same result, and no second scoring of a sentence already scored."""
+    from unspin import restore
+
+    text = "The economic system grew. Putin is anticipated to go to Astana final month.\nIt rained."
+    calls = []
+    real = restore._score_fast
+    monkeypatch.setattr(restore, "_score_fast", lambda s, t: (calls.append(s.text), real(s, t)))
+    memo: dict = {}
+    first = [restore._finish(d, FAST) for d in restore._analyse([text], FAST, memo=memo)]
+    n = len(calls)
+    assert n >= 2
+    again = [restore._finish(d, FAST) for d in restore._analyse([text], FAST, memo=memo)]
+    assert len(calls) == n  # all from the memo
+    assert again == first
+    # A changed sentence is scored afresh; the others still come from the memo.
+    edited = text.replace("It rained.", "It rained at all times.")
+    list(restore._analyse([edited], FAST, memo=memo))
+    assert calls[n:] == ["It rained at all times."]
+    # Another document never shares the memo's entries.
+    list(restore._analyse([text], FAST, memo=memo, doc_keys=[7]))
+    assert len(calls) == n + 1 + n

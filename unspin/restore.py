@@ -451,6 +451,37 @@ def analyse_many(
     documents, so memory is bounded by the batch, not by the input.  Used by
     :func:`restore_many` and by calibration.
     """
+    return _analyse(texts, config, protected)
+
+
+def _memo_key(doc_key, sent: _Sentence, skip: list[tuple[int, int]]):
+    """What a sentence's scores depend on: its text, which slots it offers
+    (after boilerplate and protected spans are taken out), and the document
+    it belongs to (so a memo never shares work between documents)."""
+    s, e = sent.start, sent.end
+    return (
+        doc_key,
+        sent.text,
+        tuple((a - s, b - s) for a, b in skip if a < e and s < b),
+        tuple((p.start - s, p.end - s) for p in sent.proposals),
+    )
+
+
+def _analyse(
+    texts: Iterable[str],
+    config: Config = DEFAULT,
+    protected: Sequence[Sequence[tuple[int, int]]] | None = None,
+    memo: dict | None = None,
+    doc_keys: Sequence | None = None,
+) -> Iterator[_Doc]:
+    """:func:`analyse_many`, optionally remembering each sentence's scores.
+
+    With ``memo`` (a dict the caller keeps between calls), a sentence whose
+    text and slots were scored before for the same document (``doc_keys[i]``,
+    default ``i``) takes its proposals and log-probabilities from the memo
+    instead of the language model: later restoration rounds re-read whole
+    documents, but only the sentences an edit touched can score differently.
+    """
     lex = lexicon_for(config)
     scorer = None
     if not config.fast:
@@ -459,8 +490,14 @@ def analyse_many(
         scorer = get_scorer()
     docs: dict[int, _Doc] = {}
     queue: list[_Sentence] = []
+    keys: list = []
     next_out = 0
     n_in = 0
+
+    def add(d: _Doc, props: list[_Proposal], lp_sum: float, n_tokens: int) -> None:
+        d.proposals.extend(props)
+        d.lp_sum += lp_sum
+        d.lp_tokens += n_tokens
 
     def flush():
         if not queue:
@@ -470,21 +507,30 @@ def analyse_many(
         else:
             for s in queue:
                 _score_fast(s, docs[s.doc].text)
-        for s in queue:
+        for s, k in zip(queue, keys):
             d = docs[s.doc]
-            d.proposals.extend(s.proposals)
-            d.lp_sum += s.token_lp_sum
-            d.lp_tokens += s.n_tokens
+            add(d, s.proposals, s.token_lp_sum, s.n_tokens)
             d.pending -= 1
+            if memo is not None:
+                memo[k] = (_remember(s), s.token_lp_sum, s.n_tokens)
         queue.clear()
+        keys.clear()
 
     for text in texts:
         doc, sents = _prepare(text, config, lex, n_in, protected[n_in] if protected else ())
-        doc.pending = len(sents)
         docs[n_in] = doc
+        dk = doc_keys[n_in] if doc_keys is not None else n_in
+        skip = [(e.start, e.end) for e in doc.boilerplate]
         n_in += 1
         for s in sents:
+            k = _memo_key(dk, s, skip) if memo is not None else None
+            hit = memo.get(k) if memo is not None else None
+            if hit is not None:
+                add(doc, _recall(hit[0], s.start), hit[1], hit[2])
+                continue
+            doc.pending += 1
             queue.append(s)
+            keys.append(k)
             if len(queue) >= SENTENCES_PER_BATCH:
                 flush()
         while next_out < n_in and docs[next_out].pending == 0:
@@ -494,6 +540,22 @@ def analyse_many(
     while next_out < n_in:
         yield docs.pop(next_out)
         next_out += 1
+
+
+def _remember(sent: _Sentence) -> tuple:
+    """A scored sentence's proposals, offsets relative to the sentence."""
+    s = sent.start
+    return tuple(
+        (p.start - s, p.end - s, p.observed, p.suggestion, p.entry, p.prescore, tuple(p.alternatives), p.lm_gain, p.score)
+        for p in sent.proposals
+    )
+
+
+def _recall(saved: tuple, start: int) -> list[_Proposal]:
+    return [
+        _Proposal(a + start, b + start, obs, sug, ent, pre, list(alt), gain, score)
+        for a, b, obs, sug, ent, pre, alt, gain, score in saved
+    ]
 
 
 def restore_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[Restoration]:
@@ -514,7 +576,11 @@ def restore_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[Res
 
 
 def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
-    results = [_finish(d, config) for d in analyse_many(texts, config)]
+    # Sentence scores by (document, sentence text, slots): a later round
+    # re-reads each changed document whole, but only the sentences an edit
+    # touched need the language model again.
+    memo: dict = {}
+    results = [_finish(d, config) for d in _analyse(texts, config, memo=memo)]
     cfg = config.with_(clean_boilerplate=False)
     active = [i for i, r in enumerate(results) if _substitutions(r.edits)]
     for _ in range(MAX_ROUNDS - 1):
@@ -525,7 +591,10 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
         # "carefully", never on to "closely").  Only their neighbours are
         # reconsidered.
         written = [_written_spans(results[i].edits) for i in active]
-        again = [_finish(d, cfg) for d in analyse_many([results[i].text for i in active], cfg, written)]
+        again = [
+            _finish(d, cfg)
+            for d in _analyse([results[i].text for i in active], cfg, written, memo=memo, doc_keys=active)
+        ]
         still = []
         for i, r2 in zip(active, again):
             if not r2.edits:
