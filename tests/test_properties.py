@@ -125,3 +125,26 @@ def test_sentence_memo_skips_unchanged_sentences(monkeypatch):
     # Another document never shares the memo's entries.
     list(restore._analyse([text], FAST, memo=memo, doc_keys=[7]))
     assert len(calls) == n + 1 + n
+
+
+def test_max_words_windows_long_sentences():
+    """--max-words bounds the words one language-model sequence scores."""
+    from unspin import restore
+
+    words = ("the economic system at all times grew " * 30).split()
+    text = " ".join(words) + "."
+    wins = list(restore._windows(text, 0, len(text), 20))
+    assert len(wins) == len(words) // 20 + (len(words) % 20 > 0)
+    assert all(len(text[a:b].split()) <= 20 for a, b in wins)
+    assert list(restore._windows(text, 0, len(text), 1000)) == [(0, len(text))]
+
+
+
+def test_max_words_reaches_the_engine(monkeypatch):
+    from unspin import restore
+
+    seen = []
+    real = restore._windows
+    monkeypatch.setattr(restore, "_windows", lambda t, s, e, m: (seen.append(m), real(t, s, e, m))[1])
+    restore_text("The economic system grew at all times.", FAST.with_(max_words=7))
+    assert seen and set(seen) == {7}

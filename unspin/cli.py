@@ -240,7 +240,7 @@ def _config(args: argparse.Namespace) -> Config:
         clean_boilerplate=args.clean_boilerplate,
         tables=tuple(args.tables),
         batch_size=args.batch_size,
-        max_tokens=args.max_tokens,
+        max_words=args.max_words,
         thesaurus=args.thesaurus,
     )
 
@@ -630,11 +630,11 @@ def _engine_options() -> argparse.ArgumentParser:
         help="sentences scored together by the language model (default: %(default)s)",
     )
     g.add_argument(
-        "--max-tokens",
+        "--max-words",
         type=_positive_int,
-        default=Config.max_tokens,
+        default=Config.max_words,
         metavar="N",
-        help="score sentences longer than N model tokens in windows (default: %(default)s)",
+        help="score sentences longer than N words in windows of N words (default: %(default)s)",
     )
     return p
 

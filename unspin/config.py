@@ -24,8 +24,9 @@ class Config:
     tables: tuple[str, ...] = ()
     #: Sentences scored together by the language model.
     batch_size: int = 32
-    #: Sentences longer than this many LM tokens are scored in windows.
-    max_tokens: int = 128
+    #: Sentences longer than this many words are scored in windows of this
+    #: many words (bounds the language model's cost per sequence).
+    max_words: int = 60
     #: Use the thesaurus-derived lexicon (Moby) beside the phrase table.
     thesaurus: bool = True
     #: Tables whose pairs are left out of the built-in lexicon (phrase table
