@@ -393,14 +393,18 @@ def _prepare(
     return doc, sents
 
 
-def _finish(doc: _Doc, config: Config) -> Restoration:
+def _finish(doc: _Doc, config: Config, p_doc: float | None = None) -> Restoration:
+    """Decide a document's edits.  ``p_doc``, when given, is its spun
+    probability from an earlier round, used instead of this round's."""
     from .detect import document_probability, span_confidence
 
     props = sorted((p for p in doc.proposals if p.score > float("-inf")), key=lambda p: p.start)
     if not doc.english:
         det = Detection(0.0, False, [], doc.words, "non-en", {})
         return Restoration(doc.text, [], det)
-    p_doc, feats = document_probability(props, doc.words, doc.lp_sum, doc.lp_tokens, config)
+    p_new, feats = document_probability(props, doc.words, doc.lp_sum, doc.lp_tokens, config)
+    if p_doc is None:
+        p_doc = p_new
     spans, edits = [], list(doc.boilerplate)
     for p in props:
         conf = span_confidence(p.lm_gain, channel_score(p.entry), p.entry.source, config) * p_doc
@@ -590,10 +594,12 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
         # "carefully", never on to "closely").  Only their neighbours are
         # reconsidered.
         written = [_written_spans(results[i].edits) for i in active]
-        again = [
-            _finish(d, cfg)
-            for d in _analyse([results[i].text for i in active], cfg, written, memo=memo, doc_keys=active)
-        ]
+        # A later round's span confidences are scaled by the probability
+        # that the *document* is spun, taken from round 1: the text a round
+        # leaves has had most of its evidence restored away, yet its
+        # remaining spun words belong to the same spun document.
+        docs = _analyse([results[i].text for i in active], cfg, written, memo=memo, doc_keys=active)
+        again = [_finish(d, cfg, results[i].detection.spun_probability) for i, d in zip(active, docs)]
         still = []
         for i, r2 in zip(active, again):
             if not r2.edits:
