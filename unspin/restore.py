@@ -92,6 +92,11 @@ class _Proposal:
     alternatives: list[str]
     lm_gain: float = 0.0
     score: float = float("-inf")
+    # What slot search found, for the scorers (not kept in the memo):
+    cands: list[Entry] = field(default_factory=list)  # lexicon entries, best channel first
+    midcap: bool = False  # capitalised but not sentence-initial: probably part of a name
+    left: str | None = None  # the nearest word on each side (n-gram context)
+    right: str | None = None
 
 
 @dataclass
@@ -158,13 +163,21 @@ def _slots(text: str, s: int, e: int, lex: Lexicon, skip: list[tuple[int, int]])
                     continue
                 cands.append(ent)
             if cands:
-                prop = _Proposal(t0.start, tj.end, text[t0.start : tj.end], "", cands[0], 0.0, [], 0.0)
-                prop._cands = cands  # type: ignore[attr-defined]
-                # Capitalised but not sentence-initial: probably part of a name.
-                prop._midcap = t0.text[:1].isupper() and i > 0 and toks[i - 1].text not in _OPENERS  # type: ignore[attr-defined]
-                prop._left = next((toks[k].text for k in range(i - 1, -1, -1) if isw[k]), None)  # type: ignore[attr-defined]
-                prop._right = next((toks[k].text for k in range(j + 1, n) if isw[k]), None)  # type: ignore[attr-defined]
-                out.append(prop)
+                out.append(
+                    _Proposal(
+                        t0.start,
+                        tj.end,
+                        text[t0.start : tj.end],
+                        "",
+                        cands[0],
+                        0.0,
+                        [],
+                        cands=cands,
+                        midcap=t0.text[:1].isupper() and i > 0 and toks[i - 1].text not in _OPENERS,
+                        left=next((toks[k].text for k in range(i - 1, -1, -1) if isw[k]), None),
+                        right=next((toks[k].text for k in range(j + 1, n) if isw[k]), None),
+                    )
+                )
     return out
 
 
@@ -237,7 +250,7 @@ def _score_lm(batch: list[_Sentence], scorer, batch_size: int = 32) -> None:
             fk, lk = rng
             space = offs[fk][0] == p.start - sent.start - 1
             firsts = []
-            for ent in p._cands:  # type: ignore[attr-defined]
+            for ent in p.cands:
                 surf = match_case(ent.original, p.observed)
                 tid = scorer.first_token((" " if space else "") + surf)
                 firsts.append((surf, ent, tid))
@@ -340,14 +353,14 @@ def _score_fast(sent: _Sentence, text: str) -> None:
 
     kept = []
     for p in sent.proposals:
-        if p._midcap:  # type: ignore[attr-defined]
+        if p.midcap:
             # Bigram counts know little about names ("Prime Minister" vs
             # "Top Minister"); only the LM may touch capitalised words.
             continue
-        left, right = p._left, p._right  # type: ignore[attr-defined]
+        left, right = p.left, p.right
         obs = phrase_logp(_words(p.observed), left, right)
         scored = []
-        for ent in p._cands:  # type: ignore[attr-defined]
+        for ent in p.cands:
             surf = match_case(ent.original, p.observed)
             gain = phrase_logp(_words(surf), left, right) - obs
             scored.append((gain + channel_score(ent), gain, surf, ent))
