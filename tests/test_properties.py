@@ -148,3 +148,33 @@ def test_max_words_reaches_the_engine(monkeypatch):
     monkeypatch.setattr(restore, "_windows", lambda t, s, e, m: (seen.append(m), real(t, s, e, m))[1])
     restore_text("The economic system grew at all times.", FAST.with_(max_words=7))
     assert seen and set(seen) == {7}
+
+
+def test_later_rounds_keep_the_documents_probability(monkeypatch):
+    """A later round scales span confidences by round 1's document
+    probability, not by that of the text it left (whose evidence is gone)."""
+    from unspin import restore
+
+    text = (Path(__file__).resolve().parents[1] / "examples" / "seed_spun_article.txt").read_text(encoding="utf-8")
+    given = []
+    real = restore._finish
+    monkeypatch.setattr(restore, "_finish", lambda d, c, p=None: (given.append(p), real(d, c, p))[1])
+    r = restore_and_explain(text, FAST)
+    first = given[0]
+    later = given[1:]
+    assert first is None and later, "the seed needs a second round"
+    assert all(p == r.detection.spun_probability for p in later)
+
+
+def test_finish_uses_the_given_document_probability():
+    """Span confidences are scaled by the document probability _finish is
+    given (an earlier round's), in place of the one it would compute."""
+    from unspin import restore
+
+    (doc,) = list(restore._analyse(["The economic system grew."], FAST))
+    own = restore._finish(doc, FAST)
+    assert [e.after for e in own.edits] == ["economy"]
+    assert own.detection.spun_probability > 0.5
+    ruled_clean = restore._finish(doc, FAST, 0.0)
+    assert ruled_clean.edits == [] and ruled_clean.detection.spun_probability == 0.0
+    assert restore._finish(doc, FAST, 1.0).edits[0].confidence >= own.edits[0].confidence
