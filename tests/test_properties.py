@@ -130,13 +130,16 @@ def test_sentence_memo_skips_unchanged_sentences(monkeypatch):
 def test_max_words_windows_long_sentences():
     """--max-words bounds the words one language-model sequence scores."""
     from unspin import restore
+    from unspin.text import tokenize
 
     words = ("the economic system at all times grew " * 30).split()
     text = " ".join(words) + "."
-    wins = list(restore._windows(text, 0, len(text), 20))
+    toks = tokenize(text)
+    wins = list(restore._windows(toks, 0, len(text), 20))
     assert len(wins) == len(words) // 20 + (len(words) % 20 > 0)
-    assert all(len(text[a:b].split()) <= 20 for a, b in wins)
-    assert list(restore._windows(text, 0, len(text), 1000)) == [(0, len(text))]
+    assert all(len(text[a:b].split()) <= 20 for a, b, _ in wins)
+    assert all(w == tokenize(text[a:b], offset=a) for a, b, w in wins)
+    assert [(a, b) for a, b, _ in restore._windows(toks, 0, len(text), 1000)] == [(0, len(text))]
 
 
 
@@ -145,7 +148,7 @@ def test_max_words_reaches_the_engine(monkeypatch):
 
     seen = []
     real = restore._windows
-    monkeypatch.setattr(restore, "_windows", lambda t, s, e, m: (seen.append(m), real(t, s, e, m))[1])
+    monkeypatch.setattr(restore, "_windows", lambda toks, s, e, m: (seen.append(m), real(toks, s, e, m))[1])
     restore_text("The economic system grew at all times.", FAST.with_(max_words=7))
     assert seen and set(seen) == {7}
 

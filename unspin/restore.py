@@ -126,14 +126,14 @@ class _Doc:
 # Slots
 
 
-def _slots(text: str, s: int, e: int, lex: Lexicon, skip: list[tuple[int, int]]) -> list[_Proposal]:
-    """All lexicon matches in sentence ``text[s:e]`` (possibly overlapping).
+def _slots(text: str, toks: list[Token], lex: Lexicon, skip: list[tuple[int, int]]) -> list[_Proposal]:
+    """All lexicon matches among a sentence's tokens ``toks`` of ``text``
+    (possibly overlapping).
 
     Keys grow token by token (a space where the text has whitespace, nothing
     where tokens touch, as in "sq."), and stop as soon as no lexicon key
     starts that way, so most positions cost one or two dict lookups.
     """
-    toks = tokenize(text[s:e], offset=s)
     if skip:
         toks = [t for t in toks if not _inside(t, skip)]
     low = [t.text.replace("’", "'").lower() for t in toks]
@@ -188,22 +188,20 @@ def _inside(t: Token, spans: list[tuple[int, int]]) -> bool:
     return any(a < t.end and t.start < b for a, b in spans)
 
 
-def _windows(text: str, s: int, e: int, max_words: int) -> Iterator[tuple[int, int]]:
-    """Split an over-long sentence into windows of at most ``max_words`` words."""
-    if e - s <= max_words * 2:  # fewer characters than max_words words can take
-        yield (s, e)
-        return
-    toks = tokenize(text[s:e], offset=s)
-    words = [t for t in toks if t.is_word]
+def _windows(toks: list[Token], s: int, e: int, max_words: int) -> Iterator[tuple[int, int, list[Token]]]:
+    """Split sentence ``[s, e)``, tokenised as ``toks``, into windows of at
+    most ``max_words`` words: (start, end, the window's tokens)."""
+    words = [k for k, t in enumerate(toks) if t.is_word]
     if len(words) <= max_words:
-        yield (s, e)
+        yield (s, e, toks)
         return
-    start = s
+    start, first = s, 0
     for i in range(max_words, len(words), max_words):
-        cut = words[i].start
-        yield (start, words[i - 1].end)
-        start = cut
-    yield (start, e)
+        last = words[i - 1]
+        yield (start, toks[last].end, toks[first : last + 1])
+        first = words[i]
+        start = toks[first].start
+    yield (start, e, toks[first:])
 
 
 # --------------------------------------------------------------------------
@@ -401,8 +399,8 @@ def _prepare(
         return doc, sents
     skip = [(e.start, e.end) for e in bp]
     for s, e in sentences(text):
-        for ws, we in _windows(text, s, e, config.max_words):
-            props = _slots(text, ws, we, lex, skip)
+        for ws, we, toks in _windows(tokenize(text[s:e], offset=s), s, e, config.max_words):
+            props = _slots(text, toks, lex, skip)
             if protected:
                 props = [p for p in props if not any(a < p.end and p.start < b for a, b in protected)]
             if props:
