@@ -127,6 +127,51 @@ def test_sentence_memo_skips_unchanged_sentences(monkeypatch):
     assert len(calls) == n + 1 + n
 
 
+def test_sentence_memo_skips_tokenising_unchanged_sentences(monkeypatch):
+    """A memo hit needs neither the tokeniser nor slot search; protected spans
+    are part of what a sentence's slots depend on, so they key the memo."""
+    from unspin import restore
+
+    text = "The economic system grew. It rained at all times.\nShe stated it."
+    seen = []
+    real = restore._sentence
+    monkeypatch.setattr(restore, "_sentence", lambda t, s, e, *a: (seen.append(t[s:e]), real(t, s, e, *a))[1])
+    memo: dict = {}
+    first = [restore._finish(d, FAST) for d in restore._analyse([text], FAST, memo=memo)]
+    assert len(seen) == 3
+    again = [restore._finish(d, FAST) for d in restore._analyse([text], FAST, memo=memo)]
+    assert len(seen) == 3 and again == first
+    # Protecting "at all times" changes that sentence's slots: looked at again.
+    k = text.index("at all times")
+    (doc,) = restore._analyse([text], FAST, [[(k, k + 12)]], memo=memo)
+    assert seen[3:] == ["It rained at all times."]
+    assert not any(p.start < k + 12 and k < p.end for p in doc.proposals)
+
+
+def test_gc_paused_restores_the_collector_state():
+    import gc
+
+    from unspin.restore import _gc_paused
+
+    assert gc.isenabled()
+    with _gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _gc_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
+    try:
+        with _gc_paused():
+            raise KeyError("x")
+    except KeyError:
+        pass
+    assert gc.isenabled()
+
+
 def test_max_words_windows_long_sentences():
     """--max-words bounds the words one language-model sequence scores."""
     from unspin import restore

@@ -30,7 +30,9 @@ probability and so no edits at all.
 """
 from __future__ import annotations
 
+import gc
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
@@ -380,9 +382,8 @@ def _words(s: str) -> list[str]:
 # Documents
 
 
-def _prepare(
-    text: str, config: Config, lex: Lexicon, di: int, protected: Sequence[tuple[int, int]] = ()
-) -> tuple[_Doc, list[_Sentence]]:
+def _open(text: str, config: Config) -> _Doc:
+    """A document before its sentences: boilerplate, language, word count."""
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
     bp = []
@@ -393,19 +394,29 @@ def _prepare(
     english = english_share(text) >= MIN_ENGLISH if text.strip() else True
     from .text import word_count
 
-    doc = _Doc(text, bp, english, word_count(text))
-    sents: list[_Sentence] = []
-    if not english:
-        return doc, sents
-    skip = [(e.start, e.end) for e in bp]
-    for s, e in sentences(text):
-        for ws, we, toks in _windows(tokenize(text[s:e], offset=s), s, e, config.max_words):
-            props = _slots(text, toks, lex, skip)
-            if protected:
-                props = [p for p in props if not any(a < p.end and p.start < b for a, b in protected)]
-            if props:
-                sents.append(_Sentence(di, ws, we, text[ws:we], props))
-    return doc, sents
+    return _Doc(text, bp, english, word_count(text))
+
+
+def _local(spans: Sequence[tuple[int, int]], s: int, e: int) -> tuple[tuple[int, int], ...]:
+    """The spans that overlap ``[s, e)``, relative to ``s``."""
+    return tuple((a - s, b - s) for a, b in spans if a < e and s < b)
+
+
+def _sentence(
+    text: str, s: int, e: int, config: Config, lex: Lexicon, di: int, skip: list, protected: tuple
+) -> list[_Sentence]:
+    """Sentence ``[s, e)`` as windows with their slots; windows without a
+    slot are left out.  ``skip`` (boilerplate) and ``protected`` are spans
+    relative to ``s`` that no slot may touch."""
+    out = []
+    skip_abs = [(a + s, b + s) for a, b in skip]
+    for ws, we, toks in _windows(tokenize(text[s:e], offset=s), s, e, config.max_words):
+        props = _slots(text, toks, lex, skip_abs)
+        if protected:
+            props = [p for p in props if not any(a + s < p.end and p.start < b + s for a, b in protected)]
+        if props:
+            out.append(_Sentence(di, ws, we, text[ws:we], props))
+    return out
 
 
 def _finish(doc: _Doc, config: Config, p_doc: float | None = None) -> Restoration:
@@ -472,17 +483,17 @@ def analyse_many(
     return _analyse(texts, config, protected)
 
 
-def _memo_key(doc_key, sent: _Sentence, skip: list[tuple[int, int]]):
-    """What a sentence's scores depend on: its text, which slots it offers
-    (after boilerplate and protected spans are taken out), and the document
-    it belongs to (so a memo never shares work between documents)."""
-    s, e = sent.start, sent.end
-    return (
-        doc_key,
-        sent.text,
-        tuple((a - s, b - s) for a, b in skip if a < e and s < b),
-        tuple((p.start - s, p.end - s) for p in sent.proposals),
-    )
+class _Pending:
+    """A sentence whose windows are queued for scoring; what the memo
+    will keep for it once all of them are scored."""
+
+    __slots__ = ("key", "start", "left", "saved", "lp_sum", "n_tokens")
+
+    def __init__(self, key, start: int, left: int):
+        self.key, self.start, self.left = key, start, left
+        self.saved: list[tuple] = []
+        self.lp_sum = 0.0
+        self.n_tokens = 0
 
 
 def _analyse(
@@ -494,11 +505,13 @@ def _analyse(
 ) -> Iterator[_Doc]:
     """:func:`analyse_many`, optionally remembering each sentence's scores.
 
-    With ``memo`` (a dict the caller keeps between calls), a sentence whose
-    text and slots were scored before for the same document (``doc_keys[i]``,
-    default ``i``) takes its proposals and log-probabilities from the memo
-    instead of the language model: later restoration rounds re-read whole
-    documents, but only the sentences an edit touched can score differently.
+    With ``memo`` (a dict the caller keeps between calls), a sentence seen
+    before with the same text, boilerplate and protected spans in the same
+    document (``doc_keys[i]``, default ``i``) takes its proposals and
+    log-probabilities from the memo without being tokenised or scored again:
+    later restoration rounds re-read whole documents, but only the sentences
+    an edit touched can score differently.  A memo never shares work between
+    documents.
     """
     lex = lexicon_for(config)
     scorer = None
@@ -508,7 +521,7 @@ def _analyse(
         scorer = get_scorer()
     docs: dict[int, _Doc] = {}
     queue: list[_Sentence] = []
-    keys: list = []
+    owners: list[_Pending | None] = []
     next_out = 0
     n_in = 0
 
@@ -525,32 +538,47 @@ def _analyse(
         else:
             for s in queue:
                 _score_fast(s, docs[s.doc].text)
-        for s, k in zip(queue, keys):
+        for s, g in zip(queue, owners):
             d = docs[s.doc]
             add(d, s.proposals, s.token_lp_sum, s.n_tokens)
             d.pending -= 1
-            if memo is not None:
-                memo[k] = (_remember(s), s.token_lp_sum, s.n_tokens)
+            if g is not None:
+                g.saved.extend(_remember(s.proposals, g.start))
+                g.lp_sum += s.token_lp_sum
+                g.n_tokens += s.n_tokens
+                g.left -= 1
+                if g.left == 0:
+                    memo[g.key] = (tuple(g.saved), g.lp_sum, g.n_tokens)  # type: ignore[index]
         queue.clear()
-        keys.clear()
+        owners.clear()
 
     for text in texts:
-        doc, sents = _prepare(text, config, lex, n_in, protected[n_in] if protected else ())
+        doc = _open(text, config)
         docs[n_in] = doc
         dk = doc_keys[n_in] if doc_keys is not None else n_in
         skip = [(e.start, e.end) for e in doc.boilerplate]
+        prot = protected[n_in] if protected else ()
+        sents = sentences(text) if doc.english else ()
+        for s, e in sents:
+            sk, pr = _local(skip, s, e), _local(prot, s, e)
+            key = None
+            if memo is not None:
+                key = (dk, text[s:e], sk, pr)
+                hit = memo.get(key)
+                if hit is not None:
+                    add(doc, _recall(hit[0], s), hit[1], hit[2])
+                    continue
+            parts = _sentence(text, s, e, config, lex, n_in, sk, pr)
+            if memo is not None and not parts:
+                memo[key] = ((), 0.0, 0)
+            g = _Pending(key, s, len(parts)) if memo is not None else None
+            for part in parts:
+                doc.pending += 1
+                queue.append(part)
+                owners.append(g)
+                if len(queue) >= SENTENCES_PER_BATCH:
+                    flush()
         n_in += 1
-        for s in sents:
-            k = _memo_key(dk, s, skip) if memo is not None else None
-            hit = memo.get(k) if memo is not None else None
-            if hit is not None:
-                add(doc, _recall(hit[0], s.start), hit[1], hit[2])
-                continue
-            doc.pending += 1
-            queue.append(s)
-            keys.append(k)
-            if len(queue) >= SENTENCES_PER_BATCH:
-                flush()
         while next_out < n_in and docs[next_out].pending == 0:
             yield docs.pop(next_out)
             next_out += 1
@@ -560,13 +588,12 @@ def _analyse(
         next_out += 1
 
 
-def _remember(sent: _Sentence) -> tuple:
-    """A scored sentence's proposals, offsets relative to the sentence."""
-    s = sent.start
-    return tuple(
+def _remember(props: list[_Proposal], s: int) -> list[tuple]:
+    """Scored proposals, offsets relative to their sentence's start ``s``."""
+    return [
         (p.start - s, p.end - s, p.observed, p.suggestion, p.entry, p.prescore, tuple(p.alternatives), p.lm_gain, p.score)
-        for p in sent.proposals
-    )
+        for p in props
+    ]
 
 
 def _recall(saved: tuple, start: int) -> list[_Proposal]:
@@ -590,7 +617,30 @@ def restore_many(texts: Iterable[str], config: Config = DEFAULT) -> Iterator[Res
         chunk = list(islice(it, DOCS_PER_CHUNK))
         if not chunk:
             return
-        yield from _restore_chunk(chunk, config)
+        with _gc_paused():
+            results = _restore_chunk(chunk, config)
+        yield from results
+
+
+@contextmanager
+def _gc_paused():
+    """Pause Python's cyclic garbage collector while a chunk is restored.
+
+    The lexicon and the n-gram tables keep a few hundred thousand objects
+    alive that the collector can never free but re-examines in every full
+    collection, and restoring a chunk allocates enough to trigger several:
+    that cost a quarter of --fast mode's time.  Almost nothing a chunk
+    allocates forms reference cycles (reference counting frees it), the chunk
+    bounds what is allocated, and the collector resumes when the chunk is
+    done.  If it was already off, it stays off.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
