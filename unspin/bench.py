@@ -230,12 +230,15 @@ def _warm_model(config: Config) -> float | None:
 
 
 def _warm_ngrams() -> float:
-    """Load --fast mode's bigram tables before timing it (like the model
-    for accurate mode); their load time in seconds."""
+    """Load --fast mode's bigram tables and word frequencies before timing
+    it (like the model for accurate mode); their load time in seconds."""
     from . import ngram
+
+    from .text import english_share
 
     t0 = time.perf_counter()
     ngram.phrase_logp(["the"], None, None)
+    english_share("the word frequencies for the language check")
     return time.perf_counter() - t0
 
 

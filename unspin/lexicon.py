@@ -348,6 +348,9 @@ def rows_to_entries(rows: Iterable[Row], source: str) -> list[Entry]:
     return entries
 
 
+_NONE: list[Entry] = []
+
+
 class Lexicon:
     """Reverse and forward indexes over entries from several sources."""
 
@@ -386,6 +389,10 @@ class Lexicon:
     def has_prefix(self, key: str) -> bool:
         """``key`` (normalised) begins some spun form, token-wise."""
         return key in self._prefixes
+
+    def lookup(self, key: str) -> list[Entry]:
+        """:meth:`reverse` for a key already normalised (the hot path)."""
+        return self._rev.get(key, _NONE)
 
     def has_spun(self, key: str) -> bool:
         """``key`` must already be normalised; the hot path of candidate search."""

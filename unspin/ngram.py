@@ -38,7 +38,9 @@ def _tables() -> tuple[dict[tuple[str, str], float], dict[str, float], dict[str,
             a, b, c = parts[0], parts[1], float(parts[2])
             counts[(a, b)] = c
             left_tot[a] = left_tot.get(a, 0.0) + c
-    return counts, left_tot, get_frequency_dict("en")
+    # The same arguments as wordfreq's own lookups use, so the language check
+    # (unspin.text.english_share) shares this dict instead of loading another.
+    return counts, left_tot, get_frequency_dict("en", "best")
 
 
 @lru_cache(maxsize=200_000)

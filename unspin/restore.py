@@ -41,7 +41,7 @@ from typing import Iterable, Iterator, Sequence
 from .config import DEFAULT, Config
 from .lexicon import Entry, Lexicon, lexicon_for
 from .records import Detection, Edit, Restoration, Span
-from .text import Token, english_share, match_case, norm, sentences, tokenize
+from .text import _TOKEN_RE, Token, english_share, match_case, norm, sentences, tokenize
 
 # P(a spinner rewrites an original that it has an alternative for), per
 # lexicon source.  Phrase-table rows are the spinner's habits; the thesaurus
@@ -142,23 +142,25 @@ def _slots(text: str, toks: list[Token], lex: Lexicon, skip: list[tuple[int, int
     isw = [t.text[0].isalnum() or t.text[0] == "_" for t in toks]
     out = []
     n = len(toks)
+    has_prefix, lookup, width = lex.has_prefix, lex.lookup, lex.max_tokens
     for i in range(n):
-        t0 = toks[i]
         if not isw[i]:
             continue
+        t0 = toks[i]
         key = low[i]
-        for j in range(i, min(n, i + lex.max_tokens)):
+        for j in range(i, min(n, i + width)):
             tj = toks[j]
             if j > i:
                 if not isw[j] and tj.text != ".":
                     break
                 key = key + (" " if tj.start > toks[j - 1].end else "") + low[j]
-            if not lex.has_prefix(key):
+            if not has_prefix(key):
                 break
-            if not lex.has_spun(key):
+            found = lookup(key)
+            if not found:
                 continue
             cands = []
-            for ent in lex.reverse(key):
+            for ent in found:
                 # A capitalised word inside a sentence is usually a name:
                 # only the phrase tables (which list such cases) may touch it.
                 if ent.source == "moby" and t0.text[:1].isupper() and i > 0:
@@ -375,15 +377,16 @@ def _score_fast(sent: _Sentence, text: str) -> None:
 
 @lru_cache(maxsize=100_000)
 def _words(s: str) -> list[str]:
-    return [w.text for w in tokenize(s) if w.is_word]
+    return [w for w in _TOKEN_RE.findall(s) if w[0].isalnum() or w[0] == "_"]
 
 
 # --------------------------------------------------------------------------
 # Documents
 
 
-def _open(text: str, config: Config) -> _Doc:
-    """A document before its sentences: boilerplate, language, word count."""
+def _open(text: str, config: Config, english: bool | None = None) -> _Doc:
+    """A document before its sentences: boilerplate, language (unless the
+    caller knows it), word count."""
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
     bp = []
@@ -391,7 +394,8 @@ def _open(text: str, config: Config) -> _Doc:
         from .clean import boilerplate_edits
 
         bp = boilerplate_edits(text)
-    english = english_share(text) >= MIN_ENGLISH if text.strip() else True
+    if english is None:
+        english = english_share(text) >= MIN_ENGLISH if text.strip() else True
     from .text import word_count
 
     return _Doc(text, bp, english, word_count(text))
@@ -502,8 +506,12 @@ def _analyse(
     protected: Sequence[Sequence[tuple[int, int]]] | None = None,
     memo: dict | None = None,
     doc_keys: Sequence | None = None,
+    english: bool | None = None,
 ) -> Iterator[_Doc]:
     """:func:`analyse_many`, optionally remembering each sentence's scores.
+
+    ``english``, when given, is every text's language check, already made
+    (later rounds re-read texts that round 1 found English).
 
     With ``memo`` (a dict the caller keeps between calls), a sentence seen
     before with the same text, boilerplate and protected spans in the same
@@ -553,7 +561,7 @@ def _analyse(
         owners.clear()
 
     for text in texts:
-        doc = _open(text, config)
+        doc = _open(text, config, english)
         docs[n_in] = doc
         dk = doc_keys[n_in] if doc_keys is not None else n_in
         skip = [(e.start, e.end) for e in doc.boilerplate]
@@ -663,7 +671,7 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
         # that the *document* is spun, taken from round 1: the text a round
         # leaves has had most of its evidence restored away, yet its
         # remaining spun words belong to the same spun document.
-        docs = _analyse([results[i].text for i in active], cfg, written, memo=memo, doc_keys=active)
+        docs = _analyse([results[i].text for i in active], cfg, written, memo, active, english=True)
         again = [_finish(d, cfg, results[i].detection.spun_probability) for i, d in zip(active, docs)]
         still = []
         for i, r2 in zip(active, again):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import islice
 from typing import Iterator, NamedTuple
 
 # A word: letters/digits, joined by internal apostrophes (straight or curly),
@@ -44,7 +45,10 @@ def tokenize(text: str, offset: int = 0) -> list[Token]:
     >>> tokenize("a b", offset=10)[1]
     Token(start=12, end=13, text='b')
     """
-    return [Token(m.start() + offset, m.end() + offset, m.group()) for m in _TOKEN_RE.finditer(text)]
+    # tuple.__new__ skips NamedTuple's Python-level constructor (a quarter
+    # faster on the hot path of restoration).
+    new = tuple.__new__
+    return [new(Token, (m.start() + offset, m.end() + offset, m.group())) for m in _TOKEN_RE.finditer(text)]
 
 
 def sentences(text: str) -> Iterator[tuple[int, int]]:
@@ -134,6 +138,9 @@ def _is_english_word(w: str) -> bool:
     return zipf_frequency(w, "en") >= 2.5
 
 
+_ALPHA_RE = re.compile(r"[^\W\d_]+")
+
+
 def english_share(text: str, sample: int = 300) -> float:
     """Share of the first ``sample`` alphabetic words that are common English words.
 
@@ -144,7 +151,7 @@ def english_share(text: str, sample: int = 300) -> float:
     >>> english_share("Der Präsident wird morgen nach Kasachstan reisen und dort sprechen.") < 0.5
     True
     """
-    words = [m.group().lower() for m in re.finditer(r"[^\W\d_]+", text)][:sample]
+    words = [m.group().lower() for m in islice(_ALPHA_RE.finditer(text), sample)]
     if not words:
         return 0.0
     return sum(_is_english_word(w) for w in words) / len(words)
