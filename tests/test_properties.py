@@ -226,3 +226,41 @@ def test_finish_uses_the_given_document_probability():
     ruled_clean = restore._finish(doc, FAST, 0.0)
     assert ruled_clean.edits == [] and ruled_clean.detection.spun_probability == 0.0
     assert restore._finish(doc, FAST, 1.0).edits[0].confidence >= own.edits[0].confidence
+
+
+@pytest.mark.lm
+def test_pass_two_scores_serve_the_next_rounds_pass_one(monkeypatch):
+    """When a round accepts all of a sentence's proposals, the next round's
+    sentence is the variant pass 2 scored: its pass 1 reuses those scores
+    (no language-model call) and decides exactly as a fresh scoring would."""
+    from unspin import restore
+    from unspin.lexicon import lexicon_for
+    from unspin.lm import get_scorer
+
+    cfg = Config()
+    lex = lexicon_for(cfg)
+    scorer = get_scorer()
+    text = "The economic system at all times comes first, he stated final month."
+    scores: dict = {}
+    batch = restore._sentence(text, 0, len(text), cfg, lex, 0, (), ())
+    restore._score_lm(batch, scorer, 32, lex, scores)
+    (sent,) = batch
+    variant, written = restore._apply_local(sent)
+    assert variant in scores and variant != text
+
+    def slots_of(t):
+        return restore._sentence(t, 0, len(t), cfg, lex, 0, (), tuple(written))
+
+    scored = []
+    real = scorer.score
+    monkeypatch.setattr(scorer, "score", lambda seqs, *a, **k: (scored.append(len(seqs)), real(seqs, *a, **k))[1])
+    again = slots_of(variant)
+    assert again and again[0].proposals  # slots outside the written spans
+    restore._score_lm(again, scorer, 32, lex, scores)
+    assert scored[0] == 0  # pass 1: every sentence came from the scores
+    fresh = slots_of(variant)
+    restore._score_lm(fresh, scorer, 32)
+    assert [(p.start, p.suggestion, round(p.prescore, 3)) for s in again for p in s.proposals] == [
+        (p.start, p.suggestion, round(p.prescore, 3)) for s in fresh for p in s.proposals
+    ]
+    assert [s.token_lp_sum for s in again] == pytest.approx([s.token_lp_sum for s in fresh], abs=1e-3)

@@ -188,7 +188,8 @@ def _slots(text: str, toks: list[Token], lex: Lexicon, skip: list[tuple[int, int
 _OPENERS = {'"', "“", "‘", "'", "(", "[", "—", "-", ":"}
 
 
-def _inside(t: Token, spans: list[tuple[int, int]]) -> bool:
+def _inside(t: Token | _Proposal, spans: list[tuple[int, int]]) -> bool:
+    """Whether ``t`` (a token or a proposal) overlaps any of ``spans``."""
     return any(a < t.end and t.start < b for a, b in spans)
 
 
@@ -235,32 +236,66 @@ def _tok_range(offs: list[tuple[int, int]], a: int, b: int) -> tuple[int, int] |
     return None
 
 
-def _score_lm(batch: list[_Sentence], scorer, batch_size: int = 32) -> None:
-    """Pass 1 (pre-score) and pass 2 (joint verification) for a batch."""
+def _wants(
+    props: list[_Proposal], offs: list[tuple[int, int]], base: int, scorer
+) -> tuple[dict[int, set[int]], list]:
+    """For pass 1: at each proposal's first LM token, the first token of
+    every candidate (``want``), and per proposal (first token, last token,
+    [(surface, entry, token id)]) or None when its span does not align with
+    the LM's tokens.  ``base`` is where the scored text starts."""
+    want: dict[int, set[int]] = {}
+    meta = []
+    for p in props:
+        rng = _tok_range(offs, p.start - base, p.end - base)
+        if rng is None:
+            meta.append(None)
+            continue
+        fk, lk = rng
+        space = offs[fk][0] == p.start - base - 1
+        firsts = []
+        for ent in p.cands:
+            surf = match_case(ent.original, p.observed)
+            tid = scorer.first_token((" " if space else "") + surf)
+            firsts.append((surf, ent, tid))
+            want.setdefault(fk, set()).add(tid)
+        meta.append((fk, lk, firsts))
+    return want, meta
+
+
+def _covers(r, want: dict[int, set[int]]) -> bool:
+    """Whether scores ``r`` already hold every wanted alternative."""
+    g = r.gathered
+    return all((pos, t) in g for pos, tids in want.items() for t in tids)
+
+
+def _score_lm(
+    batch: list[_Sentence], scorer, batch_size: int = 32, lex: Lexicon | None = None, scores: dict | None = None
+) -> None:
+    """Pass 1 (pre-score) and pass 2 (joint verification) for a batch.
+
+    With ``scores`` (a dict the caller keeps between restoration rounds),
+    pass 2 also gathers, for each variant it scores, the alternatives a
+    later round's pass 1 will want there, and keeps the result by text: when
+    a round accepts all of a sentence's proposals, the next round's sentence
+    *is* that variant, and its pass 1 costs nothing.
+    """
     seqs, wants, metas, offsets = [], [], [], []
     for sent in batch:
         ids, offs = scorer.encode(sent.text)
         offsets.append(offs)
         seqs.append([scorer.bos_id] + ids)
-        want: dict[int, set[int]] = {}
-        meta = []
-        for p in sent.proposals:
-            rng = _tok_range(offs, p.start - sent.start, p.end - sent.start)
-            if rng is None:
-                meta.append(None)
-                continue
-            fk, lk = rng
-            space = offs[fk][0] == p.start - sent.start - 1
-            firsts = []
-            for ent in p.cands:
-                surf = match_case(ent.original, p.observed)
-                tid = scorer.first_token((" " if space else "") + surf)
-                firsts.append((surf, ent, tid))
-                want.setdefault(fk, set()).add(tid)
-            meta.append((fk, lk, firsts))
+        want, meta = _wants(sent.proposals, offs, sent.start, scorer)
         wants.append(want)
         metas.append(meta)
-    res1 = scorer.score(seqs, wants, batch_size=batch_size)
+    res1: list = [None] * len(batch)
+    if scores is not None:
+        for i, sent in enumerate(batch):
+            hit = scores.get(sent.text)
+            if hit is not None and _covers(hit, wants[i]):
+                res1[i] = hit
+    todo = [i for i, r in enumerate(res1) if r is None]
+    for i, r in zip(todo, scorer.score([seqs[i] for i in todo], [wants[i] for i in todo], batch_size=batch_size)):
+        res1[i] = r
 
     # Pre-score: candidate's first token vs the observed tokens, same prefix.
     for sent, r, meta in zip(batch, res1, metas):
@@ -290,7 +325,7 @@ def _score_lm(batch: list[_Sentence], scorer, batch_size: int = 32) -> None:
         sent.proposals = _non_overlapping(kept, key=lambda p: p.prescore)
 
     # Pass 2: all proposals applied at once; per-proposal local gains.
-    seqs2, idx2, vmetas = [], [], []
+    seqs2, idx2, vmetas, wants2, texts2 = [], [], [], [], []
     for si, sent in enumerate(batch):
         if not sent.proposals:
             continue
@@ -299,9 +334,15 @@ def _score_lm(batch: list[_Sentence], scorer, batch_size: int = 32) -> None:
         seqs2.append([scorer.bos_id] + ids_v)
         idx2.append(si)
         vmetas.append((spans_v, offs_v))
+        texts2.append(variant)
+        if scores is not None and lex is not None:
+            wants2.append(_anticipate(variant, spans_v, offs_v, lex, scorer))
     if not seqs2:
         return
-    res2 = scorer.score(seqs2, batch_size=batch_size)
+    res2 = scorer.score(seqs2, wants2 if wants2 else None, batch_size=batch_size)
+    if scores is not None and wants2:
+        for text, r2 in zip(texts2, res2):
+            scores[text] = r2
     for si, r2, (spans_v, offs_v) in zip(idx2, res2, vmetas):
         sent = batch[si]
         r1 = res1[si]
@@ -320,6 +361,13 @@ def _score_lm(batch: list[_Sentence], scorer, batch_size: int = 32) -> None:
             gain = float(r2.token_lp[starts_v[i] : nxt_v].sum() - r1.token_lp[starts_o[i] : nxt_o].sum())
             p.lm_gain = gain
             p.score = gain + channel_score(p.entry)
+
+
+def _anticipate(variant: str, written: list[tuple[int, int]], offs, lex: Lexicon, scorer) -> dict[int, set[int]]:
+    """What the next round's pass 1 will want in ``variant`` if every
+    proposal in it is accepted: the slots outside the ``written`` spans."""
+    props = [p for p in _slots(variant, tokenize(variant), lex, []) if not _inside(p, written)]
+    return _wants(props, offs, 0, scorer)[0]
 
 
 def _apply_local(sent: _Sentence) -> tuple[str, list[tuple[int, int]]]:
@@ -507,11 +555,14 @@ def _analyse(
     memo: dict | None = None,
     doc_keys: Sequence | None = None,
     english: bool | None = None,
+    scores: dict | None = None,
 ) -> Iterator[_Doc]:
     """:func:`analyse_many`, optionally remembering each sentence's scores.
 
     ``english``, when given, is every text's language check, already made
     (later rounds re-read texts that round 1 found English).
+    ``scores`` carries language-model results between rounds (see
+    :func:`_score_lm`).
 
     With ``memo`` (a dict the caller keeps between calls), a sentence seen
     before with the same text, boilerplate and protected spans in the same
@@ -542,7 +593,7 @@ def _analyse(
         if not queue:
             return
         if scorer is not None:
-            _score_lm(queue, scorer, config.batch_size)
+            _score_lm(queue, scorer, config.batch_size, lex, scores)
         else:
             for s in queue:
                 _score_fast(s, docs[s.doc].text)
@@ -656,7 +707,8 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
     # re-reads each changed document whole, but only the sentences an edit
     # touched need the language model again.
     memo: dict = {}
-    results = [_finish(d, config) for d in _analyse(texts, config, memo=memo)]
+    scores: dict = {}
+    results = [_finish(d, config) for d in _analyse(texts, config, memo=memo, scores=scores)]
     cfg = config.with_(clean_boilerplate=False)
     active = [i for i, r in enumerate(results) if _substitutions(r.edits)]
     for _ in range(MAX_ROUNDS - 1):
@@ -671,7 +723,7 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
         # that the *document* is spun, taken from round 1: the text a round
         # leaves has had most of its evidence restored away, yet its
         # remaining spun words belong to the same spun document.
-        docs = _analyse([results[i].text for i in active], cfg, written, memo, active, english=True)
+        docs = _analyse([results[i].text for i in active], cfg, written, memo, active, True, scores)
         again = [_finish(d, cfg, results[i].detection.spun_probability) for i, d in zip(active, docs)]
         still = []
         for i, r2 in zip(active, again):
