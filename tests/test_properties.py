@@ -240,7 +240,7 @@ def test_pass_two_scores_serve_the_next_rounds_pass_one(monkeypatch):
     cfg = Config()
     lex = lexicon_for(cfg)
     scorer = get_scorer()
-    text = "The economic system at all times comes first, he stated final month."
+    text = "The big battle for the economic system will be watched fastidiously by the massive crowd."
     scores: dict = {}
     batch = restore._sentence(text, 0, len(text), cfg, lex, 0, (), ())
     restore._score_lm(batch, scorer, 32, lex, scores)
