@@ -125,7 +125,7 @@ def main(argv=None) -> int:
     span_X, span_y, doc_X, doc_y = [], [], [], []
     for r in recs:
         props = [SimpleNamespace(score=s["score"]) for s in r["slots"]]
-        doc_X.append(doc_vector(features(props, r["words"], 0.0, 0)))
+        doc_X.append(doc_vector(features(props, r["words"])))
         doc_y.append(r["label"])
         if r["label"]:
             for s in r["slots"]:

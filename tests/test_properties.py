@@ -240,7 +240,7 @@ def test_pass_two_scores_serve_the_next_rounds_pass_one(monkeypatch):
     cfg = Config()
     lex = lexicon_for(cfg)
     scorer = get_scorer()
-    text = "The big battle for the economic system will be watched fastidiously by the massive crowd."
+    text = "The massive crowd watched the big battle for the economic system fastidiously."
     scores: dict = {}
     batch = restore._sentence(text, 0, len(text), cfg, lex, 0, (), ())
     restore._score_lm(batch, scorer, 32, lex, scores)
@@ -260,7 +260,21 @@ def test_pass_two_scores_serve_the_next_rounds_pass_one(monkeypatch):
     assert scored[0] == 0  # pass 1: every sentence came from the scores
     fresh = slots_of(variant)
     restore._score_lm(fresh, scorer, 32)
-    assert [(p.start, p.suggestion, round(p.prescore, 3)) for s in again for p in s.proposals] == [
-        (p.start, p.suggestion, round(p.prescore, 3)) for s in fresh for p in s.proposals
-    ]
-    assert [s.token_lp_sum for s in again] == pytest.approx([s.token_lp_sum for s in fresh], abs=1e-3)
+
+    def decided(batch):
+        return [(p.start, p.suggestion, round(p.prescore, 2), round(p.lm_gain, 2)) for s in batch for p in s.proposals]
+
+    assert decided(again) == decided(fresh)
+
+
+def test_passes_score_through_right_tokens_past_the_last_slot(monkeypatch):
+    """Each pass scores a sentence only as far as some gain reads it:
+    RIGHT tokens past its last slot; without RIGHT (or slots), all of it."""
+    from unspin import restore
+
+    monkeypatch.setattr(restore, "RIGHT", 4)
+    assert restore._needed([2, 7], 30) == 12
+    assert restore._needed([2, 7], 10) == 10
+    assert restore._needed([], 30) == 30
+    monkeypatch.setattr(restore, "RIGHT", None)
+    assert restore._needed([2, 7], 30) == 30

@@ -74,7 +74,7 @@ def span_confidence(lm_gain: float, channel: float, source: str, config: Config 
     return _sigmoid(z)
 
 
-def features(proposals, words: int, lp_sum: float, lp_tokens: int) -> dict[str, float]:
+def features(proposals, words: int) -> dict[str, float]:
     w = max(words, 1)
     pos = [p.score for p in proposals if p.score > 0]
     return {
@@ -96,8 +96,8 @@ def doc_vector(f: dict[str, float]) -> list[float]:
     return [f["n_pos"], f["capped_mass"] / 10.0, f["words"] / 100.0]
 
 
-def document_probability(proposals, words, lp_sum, lp_tokens, config: Config = DEFAULT):
-    f = features(proposals, words, lp_sum, lp_tokens)
+def document_probability(proposals, words, config: Config = DEFAULT):
+    f = features(proposals, words)
     w = calibration()[_mode(config)]["doc"]
     x = doc_vector(f)
     z = w[0] + sum(wi * xi for wi, xi in zip(w[1:], x))
