@@ -233,7 +233,6 @@ def _warm_ngrams() -> float:
     """Load --fast mode's bigram tables and word frequencies before timing
     it (like the model for accurate mode); their load time in seconds."""
     from . import ngram
-
     from .text import english_share
 
     t0 = time.perf_counter()

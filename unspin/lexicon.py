@@ -394,10 +394,6 @@ class Lexicon:
         """:meth:`reverse` for a key already normalised (the hot path)."""
         return self._rev.get(key, _NONE)
 
-    def has_spun(self, key: str) -> bool:
-        """``key`` must already be normalised; the hot path of candidate search."""
-        return key in self._rev
-
     def __len__(self) -> int:
         return sum(len(v) for v in self._rev.values())
 

@@ -42,7 +42,7 @@ from typing import Iterable, Iterator, Sequence
 from .config import DEFAULT, Config
 from .lexicon import Entry, Lexicon, lexicon_for
 from .records import Detection, Edit, Restoration, Span
-from .text import _TOKEN_RE, Token, english_share, match_case, norm, sentences, tokenize
+from .text import _TOKEN_RE, Token, english_share, match_case, norm, sentences, tokenize, word_count
 
 # P(a spinner rewrites an original that it has an alternative for), per
 # lexicon source.  Phrase-table rows are the spinner's habits; the thesaurus
@@ -463,8 +463,6 @@ def _open(text: str, config: Config, english: bool | None = None) -> _Doc:
         bp = boilerplate_edits(text)
     if english is None:
         english = english_share(text) >= MIN_ENGLISH if text.strip() else True
-    from .text import word_count
-
     return _Doc(text, bp, english, word_count(text))
 
 
@@ -733,7 +731,9 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
         # that the *document* is spun, taken from round 1: the text a round
         # leaves has had most of its evidence restored away, yet its
         # remaining spun words belong to the same spun document.
-        docs = _analyse([results[i].text for i in active], cfg, written, memo, active, True, scores)
+        docs = _analyse(
+            [results[i].text for i in active], cfg, written, memo=memo, doc_keys=active, english=True, scores=scores
+        )
         again = [_finish(d, cfg, results[i].detection.spun_probability) for i, d in zip(active, docs)]
         still = []
         for i, r2 in zip(active, again):
