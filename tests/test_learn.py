@@ -3,6 +3,7 @@ end to end on a corpus with a planted substitution, and clean input."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -11,9 +12,13 @@ from pathlib import Path
 import pytest
 
 from unspin.learn import (
+    Learned,
     LearnOptions,
-    _balance,
+    _channel,
     _Counts,
+    _deficits,
+    _drop_redundant,
+    _plausible,
     _Reference,
     _runs,
     _window,
@@ -71,18 +76,53 @@ def test_counts_documents_and_ngrams():
     assert c.docs == 2 and c.tokens == 8
 
 
-def test_balance_wants_a_deficit_that_matches_the_excess():
+def test_plausible_wants_a_fair_share_of_the_original_and_no_excess_of_it():
     c = _Counts(1)
     c.tokens = 100_000
     ref = _Reference(None)
-    expected = 100_000 * 2.718281828 ** ref.logp("also")
+    expected = 100_000 * math.exp(ref.logp("also"))
     c.count["also"] = int(expected * 0.5)  # half of "also" went missing
     missing = expected - c.count["also"]
-    assert _balance("also", missing, c, ref) == pytest.approx(1.0, rel=0.01)
-    assert _balance("also", missing * 100, c, ref) is None  # deficit explains too little
-    c.count["also"] = int(expected * 1.2)  # over-represented: no deficit
-    assert _balance("also", missing, c, ref) is None
-    assert _balance("also", -5, c, ref) is None
+    c.count["additionally"] = int(missing)  # ... to "additionally"
+    assert _plausible("also", "additionally", missing, c, ref)
+    # 1 % of the original's uses cannot be the whole source of a form.
+    assert not _plausible("also", "additionally", c.count["also"] / 100, c, ref)
+    c.count["also"] = int(expected * 3)  # clearly over-represented
+    assert not _plausible("also", "additionally", missing, c, ref)
+    assert not _plausible("also", "additionally", -5, c, ref)
+
+
+def test_channel_prior_favours_the_original_that_lost_most():
+    c = _Counts(1)
+    c.count.update({"among": 100, "in": 8000})
+    assert _channel("among", 100, c) == pytest.approx(math.log(0.5))
+    assert _channel("in", 100, c) < _channel("among", 100, c) - 3
+    assert _channel("unseen", 100, c) == 0.0
+
+
+def test_deficits_are_the_missing_ngrams():
+    ref_c, sus = _Counts(3), _Counts(3)
+    for _ in range(300):
+        ref_c.add("one more thing and another thing came before noon")
+        sus.add("one more thing and one other thing came earlier than noon")
+    d = _deficits(sus, _Reference(ref_c), 20)
+    assert "another" in d and "before" in d
+    assert "thing" not in d and "one other" not in d
+
+
+def test_drop_redundant_keeps_one_entry_per_habit():
+    def e(spun, original, count):
+        return Learned(spun, original, count, count, 0.9, 1.0, 1.0, 3.0, -1.0, "lexicon", "lm")
+
+    # The longer entry only repeats the shorter one's rewrite.
+    kept = _drop_redundant([e("within", "in", 100), e("within the", "in the", 80)])
+    assert [x.spun for x in kept] == ["within"]
+    # The shorter is a side effect of the longer: its original is in it.
+    kept = _drop_redundant([e("system", "economy", 60), e("economic system", "economy", 50)])
+    assert [x.spun for x in kept] == ["economic system"]
+    # Two habits that share a word: both stay.
+    kept = _drop_redundant([e("comparable", "similar", 140), e("comparable to", "such as", 90)])
+    assert len(kept) == 2
 
 
 def test_window_keeps_offsets():
@@ -147,8 +187,6 @@ def test_candidate_stages_on_a_planted_substitution(planted):
     """Counting, over-representation, candidates and mass balance each let
     the planted pair through; the choice among candidates needs the language
     model and is tested end to end through the CLI below."""
-    import math
-
     from unspin.learn import _candidates, _collect_contexts, _moby_related, _overrep
 
     suspects, reference = planted
@@ -166,8 +204,9 @@ def test_candidate_stages_on_a_planted_substitution(planted):
     cands = _candidates("additionally", ctxs, load_lexicon(), _moby_related({"additionally"}), context=True)
     assert "also" in cands
     excess = sus.count["additionally"] - sus.tokens * math.exp(ref.logp("additionally"))
-    assert _balance("also", excess, sus, ref) is not None
-    assert _balance("the", excess, sus, ref) is None
+    assert _plausible("also", "additionally", excess, sus, ref)
+    assert not _plausible("the", "additionally", excess, sus, ref)
+    assert "also" in _deficits(sus, ref, 300)
 
 
 def test_fast_learning_proposes_entries_with_evidence(planted):

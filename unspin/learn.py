@@ -28,18 +28,29 @@ How entries are found
    re-inflected: "utilized" finds "used"), per-word thesaurus substitutions of
    multiword forms whose result is a known word pair ("irregular woodland" ->
    "random forest"), and (with the language model) words the bigram counts
-   expect between the form's neighbours ("the place" -> "where").
+   expect between the form's neighbours and the n-grams most
+   under-represented in the suspects (:attr:`deficit_candidates`): a
+   spinner's originals go missing ("one other" -> "another", "the place" ->
+   "where", which no thesaurus lists).
 4. *Mass balance.*  A spinner moves occurrences from the original to its
-   form: the original must be under-represented in the suspects, clearly
-   (:data:`MIN_DEFICIT`, :data:`DEFICIT_Z`), and by an amount of the same
-   order as the form's excess (:data:`BALANCE`).
+   form: the original must have lost a fair share of its occurrences
+   (:data:`MIN_SHARE`) and must not be over-represented itself
+   (:data:`MAX_ORIGINAL_OVERREP`).  That share is also the channel prior
+   log P(form | original) added to every gain below, so a frequent word
+   ("in", "the") must read far better than a rare one to be chosen.  When
+   the original is also under-represented by about the form's excess
+   (:func:`_balance`), any gain will do; otherwise the gain must be larger,
+   most of all for candidates with no lexical tie to the form
+   (:data:`MIN_GAIN_RELATED`, :data:`MIN_GAIN_UNRELATED`).  With ``--fast``
+   the balance is required, as bigram scores are too weak to be the judge.
 5. *Evidence in context.*  Each remaining candidate replaces the form in up
    to :attr:`contexts` sampled occurrences from distinct documents.  With the
    language model, a pre-score from one pass per context (the candidate's
-   first token against the form's tokens) keeps the best
-   :attr:`lm_candidates`, then both versions of each context window are
-   scored; with ``--fast`` the bigram model scores them.  A pair is kept when
-   the original reads better in at least :attr:`min_win` of the contexts.
+   first token against the form's tokens, the rest of the candidate from the
+   bigram counts) keeps the best :attr:`lm_candidates`, then both versions
+   of each context window are scored; with ``--fast`` the bigram model
+   scores them.  A pair is kept when the original, prior included, reads
+   better in at least :attr:`min_win` of the contexts.
 6. *Confidence*: a logistic score of the share of winning contexts, the
    mean gain, the number of documents and the over-representation; it ranks
    entries for review.  ``unspin bench learn`` measures how precise the kept
@@ -71,15 +82,32 @@ MAX_KEYS = 3_000_000
 #: corpus is given: the built-in rate is the prior, the reference the data.
 PRIOR_TOKENS = 20_000
 
+#: An original must have lost at least this share of its occurrences to the
+#: form (see _share).
+MIN_SHARE = 0.1
+
+#: An original may be at most this many times more frequent in the suspects
+#: than in clean text (beyond DEFICIT_Z standard deviations).
+MAX_ORIGINAL_OVERREP = 2.0
+
+#: An under-represented n-gram (see _deficits) lacks at least this share of
+#: its clean-text count ...
+MIN_DEFICIT = 0.25
+
+#: ... and this many standard deviations of its expected count (Poisson).
+DEFICIT_Z = 3.0
+
 #: Accepted range of an original's deficit over its form's excess (see _balance).
 BALANCE = (0.4, 8.0)
 
-#: An original must be at least this much (a share of its clean-text count)
-#: under-represented in the suspects.
-MIN_DEFICIT = 0.25
+#: The mean gain (nats, prior included) a candidate needs when the counts
+#: do not balance (see _min_gain): related by the lexicon or thesaurus ...
+MIN_GAIN_RELATED = 2.0
 
-#: ... and by this many standard deviations of its expected count (Poisson).
-DEFICIT_Z = 3.0
+#: ... or with no lexical tie to the form (an under-represented n-gram, a
+#: word the bigram counts expect there).  The language model favours
+#: frequent words, and nothing else vouches for such a pair.
+MIN_GAIN_UNRELATED = 5.0
 
 #: Originals must be ordinary words (wordfreq Zipf scale).
 MIN_ZIPF_ORIGINAL = 3.0
@@ -114,6 +142,9 @@ class LearnOptions:
     max_forms: int = 600
     #: Candidate originals per form verified by the language model.
     lm_candidates: int = 3
+    #: The most under-represented n-grams tried as candidate originals of
+    #: every form (with the language model).
+    deficit_candidates: int = 300
     #: Engine configuration whose lexicon proposes candidates (tables,
     #: thesaurus, withhold).
     engine: Config = field(default_factory=Config)
@@ -134,7 +165,7 @@ class Learned:
     win: float  # share of contexts where the original reads better
     overrep: float  # log rate ratio, suspects vs clean text
     overrep_original: float
-    origin: str  # lexicon | thesaurus | context: where the candidate came from
+    origin: str  # lexicon | thesaurus | context | deficit: where the candidate came from
     scorer: str  # lm | ngram
     examples: list[str] = field(default_factory=list)
 
@@ -490,6 +521,34 @@ def _ordinary(cands: dict[str, str], form: str) -> dict[str, str]:
 # Evidence
 
 
+def _share(original: str, excess: float, sus: _Counts) -> float:
+    """The share of the original's occurrences the spinner would have moved
+    to the form: its excess over (excess + the original's count in the
+    suspects).  Counted in the suspects alone, so it does not depend on how
+    well the reference matches their topics."""
+    return excess / (excess + sus.count.get(original, 0)) if excess > 0 else 0.0
+
+
+def _plausible(original: str, form: str, excess: float, sus: _Counts, ref: _Reference) -> bool:
+    """Whether the original could have supplied the form's excess.
+
+    A spinner moves occurrences from the original to its form, so the
+    original must have lost a fair share of them (:data:`MIN_SHARE`): "in"
+    (thousands of uses) cannot be where 100 uses of "amongst" came from.
+    And it must not be clearly over-represented itself
+    (:data:`MAX_ORIGINAL_OVERREP`), nor as over-represented as the form.  How
+    much it is under-represented is not asked: a word's rate varies between
+    corpora by topic far more than by what a spinner takes ("said" in news
+    against encyclopaedic text).
+    """
+    if _share(original, excess, sus) < MIN_SHARE:
+        return False
+    if _overrep(original, sus, ref) >= _overrep(form, sus, ref):
+        return False
+    expected = sus.tokens * math.exp(ref.logp(original))
+    return sus.count.get(original, 0) <= MAX_ORIGINAL_OVERREP * expected + DEFICIT_Z * math.sqrt(expected)
+
+
 def _balance(original: str, excess: float, sus: _Counts, ref: _Reference) -> float | None:
     """How much of the form's excess the original's deficit accounts for.
 
@@ -500,6 +559,8 @@ def _balance(original: str, excess: float, sus: _Counts, ref: _Reference) -> flo
     (several forms may share one original, so the deficit may be larger);
     None otherwise.  A word that is rare in the suspects for other reasons
     (pronouns in encyclopaedic text) has a deficit far larger than the excess.
+    The reference's rates vary with its topics, so this is evidence for a
+    pair (see _min_gain), not a requirement.
     """
     if excess <= 0:
         return None
@@ -514,6 +575,78 @@ def _balance(original: str, excess: float, sus: _Counts, ref: _Reference) -> flo
     ratio = deficit / excess
     lo, hi = BALANCE
     return ratio if lo <= ratio <= hi else None
+
+
+def _channel(original: str, excess: float, sus: _Counts) -> float:
+    """log P(form | original): the channel prior added to every gain, so
+    that a frequent original must read much better than a rare one."""
+    return math.log(max(_share(original, excess, sus), 1e-9))
+
+
+def _deficits(sus: _Counts, ref: _Reference, k: int) -> list[str]:
+    """The ``k`` n-grams (1 to 3 words) most under-represented in the
+    suspects: where a spinner's forms came from.  They are candidate
+    originals for every form, for the spinner habits no thesaurus lists
+    ("one other" -> "another", "the place" -> "where")."""
+    keys = {key for key, c in sus.count.items() if c >= 5}
+    if ref.counts is not None:
+        keys.update(key for key, c in ref.counts.count.items() if c >= 3)
+    out = []
+    for key in keys:
+        if key.count(" ") > 2 or not key.replace(" ", "").replace("'", "").isalpha():
+            continue
+        expected = sus.tokens * math.exp(ref.logp(key))
+        if expected < 10:
+            continue
+        deficit = expected - sus.count.get(key, 0)
+        if deficit < MIN_DEFICIT * expected or deficit < DEFICIT_Z * math.sqrt(expected):
+            continue
+        if _zipf(key) < MIN_ZIPF_ORIGINAL:
+            continue
+        out.append((deficit, key))
+    out.sort(key=lambda x: (-x[0], x[1]))
+    return [key for _, key in out[:k]]
+
+
+def _min_gain(source: str, balanced: bool) -> float:
+    """The mean gain a candidate needs: any, when its deficit matches the
+    form's excess (_balance); more when only _plausible holds, and most for
+    candidates with no lexical tie to the form."""
+    if balanced:
+        return 0.0
+    return MIN_GAIN_UNRELATED if source in ("deficit", "context") else MIN_GAIN_RELATED
+
+
+def _continuation(original: str, form: str, right: str | None) -> float:
+    """What the pre-score's first token leaves out, from the bigram counts:
+    the rest of a multiword original, and how each side joins the right
+    neighbour."""
+    from .ngram import bigram_logp
+
+    ow, fw = original.split(" "), form.split(" ")
+    lp = sum(bigram_logp(a, b) for a, b in zip(ow, ow[1:]))
+    if right is not None:
+        lp += bigram_logp(ow[-1], right) - bigram_logp(fw[-1], right)
+    return lp
+
+
+def _completion(sc, original: str) -> float:
+    """log P(rest of the first word | its first token), estimated from word
+    frequencies: the pre-score reads only a candidate's first token, and
+    " android" begins with the token " and"."""
+    word = original.split(" ")[0]
+    ids, offs = sc.encode(" " + word)
+    a, b = offs[0]
+    return _completion_lp((" " + word)[a:b].strip().lower(), word.lower())
+
+
+@lru_cache(maxsize=100_000)
+def _completion_lp(token: str, word: str) -> float:
+    from .ngram import unigram_logp
+
+    if not token or token == word:
+        return 0.0
+    return min(0.0, unigram_logp(word) - unigram_logp(token))
 
 
 def _ngram_gains(form: str, original: str, ctxs: list[_Context]) -> list[float]:
@@ -585,7 +718,7 @@ def _lm_prescores(
     k = 0
     for form, ctxs, cands in items:
         tot: dict[str, list[float]] = {o: [] for o in cands}
-        for _ in ctxs:
+        for c in ctxs:
             r, m = res[k], metas[k]
             k += 1
             if m is None:
@@ -595,6 +728,7 @@ def _lm_prescores(
             for o, tid in firsts.items():
                 v = r.gathered.get((fk, tid))
                 if v is not None:
+                    v += _continuation(o, form, c.right) + _completion(sc, o)
                     tot[o].append(v - obs)
         out.append({o: sum(v) / len(v) for o, v in tot.items() if v})
     return out
@@ -711,15 +845,29 @@ def learn(
         lex = lexicon_for(options.engine)
         moby = _moby_related(set(overrep)) if options.engine.thesaurus else {}
 
-        # Candidates that pass the balance test, ranked by a cheap score:
-        # bigram gain (--fast) or the language model's pre-score.
+        # Plausible candidates, ranked by a cheap score plus the channel
+        # prior: bigram gain (--fast) or the language model's pre-score.
         pool: list[tuple[str, list[_Context], list[tuple[str, str]]]] = []
+        prior: dict[tuple[str, str], float] = {}
+        balanced: dict[tuple[str, str], bool] = {}
+        deficits = [] if options.fast else _deficits(sus, ref, options.deficit_candidates)
         for n_done, (excess, form, ov) in enumerate(forms, 1):
             cs = ctxs.get(form, [])
             if len(cs) < options.min_docs:
                 continue
             cands = _candidates(form, cs, lex, moby, context=not options.fast)
-            kept = [(o, src) for o, src in cands.items() if _balance(o, excess, sus, ref) is not None]
+            for o in deficits:
+                if o != form:
+                    cands.setdefault(o, "deficit")
+            kept = []
+            for o, src in cands.items():
+                bal = _balance(o, excess, sus, ref) is not None
+                # Bigram scoring (--fast) cannot tell a related phrase that
+                # fits from the original, so it keeps the strict balance.
+                if bal if options.fast else _plausible(o, form, excess, sus, ref):
+                    kept.append((o, src))
+                    prior[(form, o)] = _channel(o, excess, sus)
+                    balanced[(form, o)] = bal
             if kept:
                 pool.append((form, cs, kept))
             if n_done % 200 == 0:
@@ -733,7 +881,7 @@ def learn(
             say(f"pre-scoring candidates of {len(pool):,} forms with the language model")
             pre = _lm_prescores([(form, cs, [o for o, _ in kept]) for form, cs, kept in pool], options.engine.batch_size)
             for (form, cs, kept), ps in zip(pool, pre):
-                ranked = sorted(kept, key=lambda x: (-ps.get(x[0], -1e9), x[0]))
+                ranked = sorted(kept, key=lambda x: (-(ps.get(x[0], -1e9) + prior[(form, x[0])]), x[0]))
                 shortlist.extend((form, o, src) for o, src in ranked[: options.lm_candidates])
 
         gains: list[list[float]]
@@ -745,9 +893,12 @@ def learn(
 
         best: dict[str, Learned] = {}
         for (form, o, src), g in zip(shortlist, gains):
+            g = [x + prior.get((form, o), 0.0) for x in g]
             win = sum(x > 0 for x in g) / len(g)
             mean = sum(g) / len(g)
             if win < options.min_win or mean <= 0:
+                continue
+            if mean < _min_gain(src, balanced[(form, o)]):
                 continue
             docs = sus.df[form]
             conf = _confidence(win, mean, docs, overrep[form])
@@ -789,10 +940,12 @@ def _drop_redundant(entries: list[Learned]) -> list[Learned]:
 
     When a shorter kept entry inside a longer one makes the same rewrite
     ("within the" -> "in the" inside "within the park" -> "in the park"),
-    the longer one is redundant.  When they disagree and the longer form
-    accounts for most of the shorter one's occurrences, the shorter is a side
-    effect of the longer ("system" -> "economy" beside "economic system" ->
-    "economy") and is dropped.
+    the longer one is redundant.  When they disagree, the longer form
+    accounts for most of the shorter one's occurrences and the shorter's
+    original is part of the longer's, the shorter is a side effect of the
+    longer ("system" -> "economy" beside "economic system" -> "economy") and
+    is dropped.  Otherwise they are two habits ("comparable" -> "similar",
+    "comparable to" -> "such as") and both stay.
     """
     drop: set[str] = set()
     for long in entries:
@@ -806,10 +959,16 @@ def _drop_redundant(entries: list[Learned]) -> list[Learned]:
                     continue
                 if " ".join(L[:i] + short.original.split(" ") + L[i + len(S) :]) == long.original:
                     drop.add(long.spun)
-                elif long.count >= 0.5 * short.count:
+                elif long.count >= 0.5 * short.count and _within(short.original, long.original):
                     drop.add(short.spun)
                 break
     return [e for e in entries if e.spun not in drop]
+
+
+def _within(a: str, b: str) -> bool:
+    """Whether the words of ``a`` occur, in order and together, in ``b``."""
+    A, B = a.split(" "), b.split(" ")
+    return any(B[i : i + len(A)] == A for i in range(len(B) - len(A) + 1))
 
 
 # --------------------------------------------------------------------------

@@ -108,11 +108,13 @@ def register(sub) -> None:
         "original', each with its count, documents, confidence, evidence and example contexts.  "
         "The output is a phrase table (the project's TSV format): review it, then pass it to "
         "detect, restore or scan with --table.  Candidate forms are word sequences far more "
-        "frequent than in clean text; an entry is kept when the same original reads better in "
-        "most of the form's contexts and is as much under-represented as the form is over-"
-        "represented.  Clean text teaches it (nearly) nothing.  Candidates are verified with the "
-        "language model (about 1,200 words/s on 2 cores); there is no --fast mode, because "
-        "bigram counts alone propose mostly wrong entries.",
+        "frequent than in clean text; candidate originals come from the thesaurus and from the "
+        "word sequences that went missing.  An entry is kept when the original has lost a fair "
+        "share of its uses to the form and reads better in most of the form's contexts, by a "
+        "wider margin when the counts or the thesaurus do not vouch for it.  Clean text teaches "
+        "it (nearly) nothing.  Candidates are verified with the language model (about 600 "
+        "words/s on 2 cores); there is no --fast mode, because bigram counts alone propose "
+        "mostly wrong entries.",
         epilog="examples:\n  unspin learn farm-pages.jsonl -o learned.tsv\n"
         "  unspin learn spun/*.txt --reference clean.jsonl -o learned.tsv\n"
         "  unspin restore --table learned.tsv page.txt",
