@@ -14,6 +14,7 @@ import pytest
 from unspin.learn import (
     Learned,
     LearnOptions,
+    _balance,
     _channel,
     _Counts,
     _deficits,
@@ -74,6 +75,22 @@ def test_counts_documents_and_ngrams():
     assert c.count["within the"] == 2 and c.df["within the"] == 1
     assert c.count["within"] == 3 and c.df["within"] == 2
     assert c.docs == 2 and c.tokens == 8
+
+
+def test_balance_wants_a_deficit_that_matches_the_excess():
+    # Required with --fast; with the language model it lowers the gain an
+    # entry needs (see _min_gain).
+    c = _Counts(1)
+    c.tokens = 100_000
+    ref = _Reference(None)
+    expected = 100_000 * math.exp(ref.logp("also"))
+    c.count["also"] = int(expected * 0.5)  # half of "also" went missing
+    missing = expected - c.count["also"]
+    assert _balance("also", missing, c, ref) == pytest.approx(1.0, rel=0.01)
+    assert _balance("also", missing * 100, c, ref) is None  # deficit explains too little
+    c.count["also"] = int(expected * 1.2)  # over-represented: no deficit
+    assert _balance("also", missing, c, ref) is None
+    assert _balance("also", -5, c, ref) is None
 
 
 def test_plausible_wants_a_fair_share_of_the_original_and_no_excess_of_it():

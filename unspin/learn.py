@@ -327,6 +327,11 @@ def _overrep(key: str, sus: _Counts, ref: _Reference) -> float:
     return math.log((sus.count.get(key, 0) + 0.5) / max(sus.tokens, 1)) - ref.logp(key)
 
 
+def _expected(key: str, sus: _Counts, ref: _Reference) -> float:
+    """How often clean text of the suspects' size would have the n-gram."""
+    return sus.tokens * math.exp(ref.logp(key))
+
+
 # --------------------------------------------------------------------------
 # Contexts
 
@@ -545,7 +550,7 @@ def _plausible(original: str, form: str, excess: float, sus: _Counts, ref: _Refe
         return False
     if _overrep(original, sus, ref) >= _overrep(form, sus, ref):
         return False
-    expected = sus.tokens * math.exp(ref.logp(original))
+    expected = _expected(original, sus, ref)
     return sus.count.get(original, 0) <= MAX_ORIGINAL_OVERREP * expected + DEFICIT_Z * math.sqrt(expected)
 
 
@@ -564,17 +569,27 @@ def _balance(original: str, excess: float, sus: _Counts, ref: _Reference) -> flo
     """
     if excess <= 0:
         return None
-    expected = sus.tokens * math.exp(ref.logp(original))
-    deficit = expected - sus.count.get(original, 0)
+    deficit = _deficit(original, sus, ref)
+    if deficit is None:
+        return None
+    ratio = deficit / excess
+    lo, hi = BALANCE
+    return ratio if lo <= ratio <= hi else None
+
+
+def _deficit(key: str, sus: _Counts, ref: _Reference, expected: float | None = None) -> float | None:
+    """How many occurrences of the n-gram are missing from the suspects,
+    when clearly more than chance; None otherwise."""
+    if expected is None:
+        expected = _expected(key, sus, ref)
+    deficit = expected - sus.count.get(key, 0)
     if deficit <= 0:
         return None
     if deficit < MIN_DEFICIT * expected:
         return None  # within the noise of a frequent word's rate
     if deficit < DEFICIT_Z * math.sqrt(expected):
         return None  # within the noise of a rare word's count
-    ratio = deficit / excess
-    lo, hi = BALANCE
-    return ratio if lo <= ratio <= hi else None
+    return deficit
 
 
 def _channel(original: str, excess: float, sus: _Counts) -> float:
@@ -595,13 +610,11 @@ def _deficits(sus: _Counts, ref: _Reference, k: int) -> list[str]:
     for key in keys:
         if key.count(" ") > 2 or not key.replace(" ", "").replace("'", "").isalpha():
             continue
-        expected = sus.tokens * math.exp(ref.logp(key))
+        expected = _expected(key, sus, ref)
         if expected < 10:
             continue
-        deficit = expected - sus.count.get(key, 0)
-        if deficit < MIN_DEFICIT * expected or deficit < DEFICIT_Z * math.sqrt(expected):
-            continue
-        if _zipf(key) < MIN_ZIPF_ORIGINAL:
+        deficit = _deficit(key, sus, ref, expected)
+        if deficit is None or _zipf(key) < MIN_ZIPF_ORIGINAL:
             continue
         out.append((deficit, key))
     out.sort(key=lambda x: (-x[0], x[1]))
@@ -635,8 +648,7 @@ def _completion(sc, original: str) -> float:
     frequencies: the pre-score reads only a candidate's first token, and
     " android" begins with the token " and"."""
     word = original.split(" ")[0]
-    ids, offs = sc.encode(" " + word)
-    a, b = offs[0]
+    a, b = sc.encode(" " + word)[1][0]
     return _completion_lp((" " + word)[a:b].strip().lower(), word.lower())
 
 
@@ -718,6 +730,7 @@ def _lm_prescores(
     k = 0
     for form, ctxs, cands in items:
         tot: dict[str, list[float]] = {o: [] for o in cands}
+        completion = {o: _completion(sc, o) for o in cands}
         for c in ctxs:
             r, m = res[k], metas[k]
             k += 1
@@ -728,7 +741,7 @@ def _lm_prescores(
             for o, tid in firsts.items():
                 v = r.gathered.get((fk, tid))
                 if v is not None:
-                    v += _continuation(o, form, c.right) + _completion(sc, o)
+                    v += _continuation(o, form, c.right) + completion[o]
                     tot[o].append(v - obs)
         out.append({o: sum(v) / len(v) for o, v in tot.items() if v})
     return out
@@ -834,7 +847,7 @@ def learn(
             if ov >= math.log(options.min_overrep):
                 # Ranked by excess occurrences: the forms that account for
                 # the most spinner edits come first.
-                excess = sus.count[key] - sus.tokens * math.exp(ref.logp(key))
+                excess = sus.count[key] - _expected(key, sus, ref)
                 forms.append((excess, key, ov))
         forms.sort(key=lambda x: (-x[0], x[1]))
         forms = forms[: options.max_forms]
@@ -847,9 +860,8 @@ def learn(
 
         # Plausible candidates, ranked by a cheap score plus the channel
         # prior: bigram gain (--fast) or the language model's pre-score.
-        pool: list[tuple[str, list[_Context], list[tuple[str, str]]]] = []
-        prior: dict[tuple[str, str], float] = {}
-        balanced: dict[tuple[str, str], bool] = {}
+        # A kept candidate: (original, source, channel prior, gain it needs).
+        pool: list[tuple[str, list[_Context], list[tuple[str, str, float, float]]]] = []
         deficits = [] if options.fast else _deficits(sus, ref, options.deficit_candidates)
         for n_done, (excess, form, ov) in enumerate(forms, 1):
             cs = ctxs.get(form, [])
@@ -861,44 +873,46 @@ def learn(
                     cands.setdefault(o, "deficit")
             kept = []
             for o, src in cands.items():
-                bal = _balance(o, excess, sus, ref) is not None
-                # Bigram scoring (--fast) cannot tell a related phrase that
-                # fits from the original, so it keeps the strict balance.
-                if bal if options.fast else _plausible(o, form, excess, sus, ref):
-                    kept.append((o, src))
-                    prior[(form, o)] = _channel(o, excess, sus)
-                    balanced[(form, o)] = bal
+                if options.fast:
+                    # Bigram scoring cannot tell a related phrase that fits
+                    # from the original, so it keeps the strict balance.
+                    if _balance(o, excess, sus, ref) is None:
+                        continue
+                    need = 0.0
+                elif _plausible(o, form, excess, sus, ref):
+                    need = _min_gain(src, _balance(o, excess, sus, ref) is not None)
+                else:
+                    continue
+                kept.append((o, src, _channel(o, excess, sus), need))
             if kept:
                 pool.append((form, cs, kept))
             if n_done % 200 == 0:
                 say(f"found candidates for {n_done:,}/{len(forms):,} forms")
-        shortlist: list[tuple[str, str, str]] = []
+        shortlist: list[tuple[str, str, str, float, float]] = []
         if options.fast:
             for form, cs, kept in pool:
                 ranked = sorted(kept, key=lambda x: (-sum(_ngram_gains(form, x[0], cs)), x[0]))
                 shortlist.append((form, *ranked[0]))
         else:
             say(f"pre-scoring candidates of {len(pool):,} forms with the language model")
-            pre = _lm_prescores([(form, cs, [o for o, _ in kept]) for form, cs, kept in pool], options.engine.batch_size)
+            pre = _lm_prescores([(form, cs, [k[0] for k in kept]) for form, cs, kept in pool], options.engine.batch_size)
             for (form, cs, kept), ps in zip(pool, pre):
-                ranked = sorted(kept, key=lambda x: (-(ps.get(x[0], -1e9) + prior[(form, x[0])]), x[0]))
-                shortlist.extend((form, o, src) for o, src in ranked[: options.lm_candidates])
+                ranked = sorted(kept, key=lambda x: (-(ps.get(x[0], -1e9) + x[2]), x[0]))
+                shortlist.extend((form, *k) for k in ranked[: options.lm_candidates])
 
         gains: list[list[float]]
         if options.fast:
-            gains = [_ngram_gains(f, o, ctxs[f]) for f, o, _ in shortlist]
+            gains = [_ngram_gains(f, o, ctxs[f]) for f, o, *_ in shortlist]
         else:
             say(f"verifying {len(shortlist):,} candidates with the language model")
-            gains = _lm_gains([(f, o, ctxs[f]) for f, o, _ in shortlist], options.engine.batch_size)
+            gains = _lm_gains([(f, o, ctxs[f]) for f, o, *_ in shortlist], options.engine.batch_size)
 
         best: dict[str, Learned] = {}
-        for (form, o, src), g in zip(shortlist, gains):
-            g = [x + prior.get((form, o), 0.0) for x in g]
+        for (form, o, src, prior, need), g in zip(shortlist, gains):
+            g = [x + prior for x in g]
             win = sum(x > 0 for x in g) / len(g)
             mean = sum(g) / len(g)
-            if win < options.min_win or mean <= 0:
-                continue
-            if mean < _min_gain(src, balanced[(form, o)]):
+            if win < options.min_win or mean <= 0 or mean < need:
                 continue
             docs = sus.df[form]
             conf = _confidence(win, mean, docs, overrep[form])
