@@ -12,13 +12,17 @@ from pathlib import Path
 import pytest
 
 from unspin.learn import (
+    MIN_GAIN_RELATED,
+    MIN_GAIN_UNRELATED,
     Learned,
     LearnOptions,
     _balance,
     _channel,
     _Counts,
     _deficits,
+    _drop_claimed,
     _drop_redundant,
+    _min_gain,
     _plausible,
     _Reference,
     _runs,
@@ -93,6 +97,24 @@ def test_balance_wants_a_deficit_that_matches_the_excess():
     assert _balance("also", -5, c, ref) is None
 
 
+@pytest.mark.parametrize(
+    "source, balanced, need",
+    [
+        ("lexicon", True, 0.0),
+        ("thesaurus", True, 0.0),
+        ("lexicon", False, MIN_GAIN_RELATED),
+        ("thesaurus", False, MIN_GAIN_RELATED),
+        # No lexical tie: the balance does not lower the bar, because an
+        # under-represented n-gram balances some excess almost by construction.
+        ("deficit", True, MIN_GAIN_UNRELATED),
+        ("deficit", False, MIN_GAIN_UNRELATED),
+        ("context", True, MIN_GAIN_UNRELATED),
+    ],
+)
+def test_min_gain_by_source_and_balance(source, balanced, need):
+    assert _min_gain(source, balanced) == need
+
+
 def test_plausible_wants_a_fair_share_of_the_original_and_no_excess_of_it():
     c = _Counts(1)
     c.tokens = 100_000
@@ -140,6 +162,30 @@ def test_drop_redundant_keeps_one_entry_per_habit():
     # Two habits that share a word: both stay.
     kept = _drop_redundant([e("comparable", "similar", 140), e("comparable to", "such as", 90)])
     assert len(kept) == 2
+
+
+def test_drop_claimed_leaves_no_deficit_for_an_unrelated_entry():
+    def e(spun, original, count, origin):
+        return Learned(spun, original, count, count, 0.9, 5.0, 1.0, 3.0, -1.0, origin, "lm")
+
+    c = _Counts(1)
+    c.tokens = 100_000
+    ref = _Reference(None)
+    expected = 100_000 * math.exp(ref.logp("during"))
+    c.count["during"] = int(expected * 0.5)
+    missing = expected - c.count["during"]
+    related = e("throughout", "during", 100, "thesaurus")
+    unrelated = e("adopting", "during", 40, "deficit")
+    # The related form's excess explains every missing "during": the
+    # unrelated entry goes, the related one stays.
+    kept = _drop_claimed([related, unrelated], {"throughout": missing * 1.1, "adopting": 40}, c, ref)
+    assert kept == [related]
+    # Part of the deficit is left over: both stay.
+    kept = _drop_claimed([related, unrelated], {"throughout": missing * 0.5, "adopting": 40}, c, ref)
+    assert kept == [related, unrelated]
+    # No related entry claims the original: the counts alone do not drop it.
+    c.count["during"] = int(expected * 2)
+    assert _drop_claimed([unrelated], {"adopting": 40}, c, ref) == [unrelated]
 
 
 def test_window_keeps_offsets():

@@ -39,9 +39,10 @@ How entries are found
    log P(form | original) added to every gain below, so a frequent word
    ("in", "the") must read far better than a rare one to be chosen.  When
    the original is also under-represented by about the form's excess
-   (:func:`_balance`), any gain will do; otherwise the gain must be larger,
-   most of all for candidates with no lexical tie to the form
-   (:data:`MIN_GAIN_RELATED`, :data:`MIN_GAIN_UNRELATED`).  With ``--fast``
+   (:func:`_balance`), a lexicon or thesaurus candidate needs any gain,
+   otherwise a larger one (:data:`MIN_GAIN_RELATED`); a candidate with no
+   lexical tie to the form always needs the largest
+   (:data:`MIN_GAIN_UNRELATED`).  With ``--fast``
    the balance is required, as bigram scores are too weak to be the judge.
 5. *Evidence in context.*  Each remaining candidate replaces the form in up
    to :attr:`contexts` sampled occurrences from distinct documents.  With the
@@ -50,7 +51,9 @@ How entries are found
    bigram counts) keeps the best :attr:`lm_candidates`, then both versions
    of each context window are scored; with ``--fast`` the bigram model
    scores them.  A pair is kept when the original, prior included, reads
-   better in at least :attr:`min_win` of the contexts.
+   better in at least :attr:`min_win` of the contexts.  An entry with no
+   lexical tie is dropped when lexically related entries already account
+   for all its original's missing occurrences (:func:`_drop_claimed`).
 6. *Confidence*: a logistic score of the share of winning contexts, the
    mean gain, the number of documents and the over-representation; it ranks
    entries for review.  ``unspin bench learn`` measures how precise the kept
@@ -100,13 +103,13 @@ DEFICIT_Z = 3.0
 #: Accepted range of an original's deficit over its form's excess (see _balance).
 BALANCE = (0.4, 8.0)
 
-#: The mean gain (nats, prior included) a candidate needs when the counts
-#: do not balance (see _min_gain): related by the lexicon or thesaurus ...
+#: The mean gain (nats, prior included) a candidate needs (see _min_gain):
+#: related by the lexicon or thesaurus, when the counts do not balance ...
 MIN_GAIN_RELATED = 2.0
 
 #: ... or with no lexical tie to the form (an under-represented n-gram, a
-#: word the bigram counts expect there).  The language model favours
-#: frequent words, and nothing else vouches for such a pair.
+#: word the bigram counts expect there), balanced or not.  The language
+#: model favours frequent words, and nothing else vouches for such a pair.
 MIN_GAIN_UNRELATED = 5.0
 
 #: Originals must be ordinary words (wordfreq Zipf scale).
@@ -144,7 +147,7 @@ class LearnOptions:
     lm_candidates: int = 3
     #: The most under-represented n-grams tried as candidate originals of
     #: every form (with the language model).
-    deficit_candidates: int = 300
+    deficit_candidates: int = 1000
     #: Engine configuration whose lexicon proposes candidates (tables,
     #: thesaurus, withhold).
     engine: Config = field(default_factory=Config)
@@ -622,12 +625,17 @@ def _deficits(sus: _Counts, ref: _Reference, k: int) -> list[str]:
 
 
 def _min_gain(source: str, balanced: bool) -> float:
-    """The mean gain a candidate needs: any, when its deficit matches the
-    form's excess (_balance); more when only _plausible holds, and most for
-    candidates with no lexical tie to the form."""
-    if balanced:
-        return 0.0
-    return MIN_GAIN_UNRELATED if source in ("deficit", "context") else MIN_GAIN_RELATED
+    """The mean gain a candidate needs.
+
+    A candidate with no lexical tie to the form (an under-represented
+    n-gram, a word the bigram counts expect there) needs
+    :data:`MIN_GAIN_UNRELATED` whatever the counts say: an under-represented
+    n-gram balances some form's excess almost by construction.  A lexicon or
+    thesaurus candidate needs any gain when its deficit matches the form's
+    excess (_balance), :data:`MIN_GAIN_RELATED` otherwise."""
+    if source in ("deficit", "context"):
+        return MIN_GAIN_UNRELATED
+    return 0.0 if balanced else MIN_GAIN_RELATED
 
 
 def _continuation(original: str, form: str, right: str | None) -> float:
@@ -935,7 +943,9 @@ def learn(
             old = best.get(form)
             if old is None or (cand.win, cand.gain) > (old.win, old.gain):
                 best[form] = cand
-        entries = _drop_redundant(list(best.values()))
+        excess_of = {form: excess for excess, form, _ in forms}
+        entries = _drop_claimed(list(best.values()), excess_of, sus, ref)
+        entries = _drop_redundant(entries)
         entries.sort(key=lambda e: (-e.confidence, -e.count, e.spun))
         return LearnResult(
             entries,
@@ -947,6 +957,26 @@ def learn(
         )
     finally:
         spool.close()
+
+
+def _drop_claimed(entries: list[Learned], excess: dict[str, float], sus: _Counts, ref: _Reference) -> list[Learned]:
+    """Drop an entry with no lexical tie to its form (origin deficit or
+    context) whose original's missing occurrences are already accounted
+    for by lexically related entries: "throughout" -> "during" explains the
+    whole deficit of "during", so "adopting" -> "during" (really
+    "following") is the language model's taste for a frequent word."""
+    claimed: dict[str, float] = defaultdict(float)
+    for e in entries:
+        if e.origin not in ("deficit", "context"):
+            claimed[e.original] += max(excess.get(e.spun, 0.0), 0.0)
+    out = []
+    for e in entries:
+        if e.origin in ("deficit", "context") and claimed.get(e.original, 0.0) > 0:
+            missing = _expected(e.original, sus, ref) - sus.count.get(e.original, 0)
+            if missing <= claimed[e.original]:
+                continue
+        out.append(e)
+    return out
 
 
 def _drop_redundant(entries: list[Learned]) -> list[Learned]:
