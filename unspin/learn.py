@@ -112,6 +112,9 @@ MIN_GAIN_RELATED = 2.0
 #: model favours frequent words, and nothing else vouches for such a pair.
 MIN_GAIN_UNRELATED = 5.0
 
+#: Candidate sources with no lexical tie to the form (see _candidates).
+UNTIED = ("deficit", "context")
+
 #: Originals must be ordinary words (wordfreq Zipf scale).
 MIN_ZIPF_ORIGINAL = 3.0
 
@@ -633,7 +636,7 @@ def _min_gain(source: str, balanced: bool) -> float:
     n-gram balances some form's excess almost by construction.  A lexicon or
     thesaurus candidate needs any gain when its deficit matches the form's
     excess (_balance), :data:`MIN_GAIN_RELATED` otherwise."""
-    if source in ("deficit", "context"):
+    if source in UNTIED:
         return MIN_GAIN_UNRELATED
     return 0.0 if balanced else MIN_GAIN_RELATED
 
@@ -967,11 +970,11 @@ def _drop_claimed(entries: list[Learned], excess: dict[str, float], sus: _Counts
     "following") is the language model's taste for a frequent word."""
     claimed: dict[str, float] = defaultdict(float)
     for e in entries:
-        if e.origin not in ("deficit", "context"):
+        if e.origin not in UNTIED:
             claimed[e.original] += max(excess.get(e.spun, 0.0), 0.0)
     out = []
     for e in entries:
-        if e.origin in ("deficit", "context") and claimed.get(e.original, 0.0) > 0:
+        if e.origin in UNTIED and claimed[e.original] > 0:
             missing = _expected(e.original, sus, ref) - sus.count.get(e.original, 0)
             if missing <= claimed[e.original]:
                 continue
