@@ -81,15 +81,25 @@ def test_counts_documents_and_ngrams():
     assert c.docs == 2 and c.tokens == 8
 
 
-def test_balance_wants_a_deficit_that_matches_the_excess():
-    # Required with --fast; with the language model it lowers the gain an
-    # entry needs (see _min_gain).
+def _half_missing(word: str) -> tuple[_Counts, _Reference, float, float]:
+    """Suspect counts of 100,000 words where half the expected uses of
+    ``word`` went missing: (counts, reference, expected, missing)."""
     c = _Counts(1)
     c.tokens = 100_000
     ref = _Reference(None)
-    expected = 100_000 * math.exp(ref.logp("also"))
-    c.count["also"] = int(expected * 0.5)  # half of "also" went missing
-    missing = expected - c.count["also"]
+    expected = 100_000 * math.exp(ref.logp(word))
+    c.count[word] = int(expected * 0.5)
+    return c, ref, expected, expected - c.count[word]
+
+
+def _entry(spun: str, original: str, count: int, origin: str = "lexicon") -> Learned:
+    return Learned(spun, original, count, count, 0.9, 1.0, 1.0, 3.0, -1.0, origin, "lm")
+
+
+def test_balance_wants_a_deficit_that_matches_the_excess():
+    # Required with --fast; with the language model it lowers the gain an
+    # entry needs (see _min_gain).
+    c, ref, expected, missing = _half_missing("also")
     assert _balance("also", missing, c, ref) == pytest.approx(1.0, rel=0.01)
     assert _balance("also", missing * 100, c, ref) is None  # deficit explains too little
     c.count["also"] = int(expected * 1.2)  # over-represented: no deficit
@@ -116,12 +126,7 @@ def test_min_gain_by_source_and_balance(source, balanced, need):
 
 
 def test_plausible_wants_a_fair_share_of_the_original_and_no_excess_of_it():
-    c = _Counts(1)
-    c.tokens = 100_000
-    ref = _Reference(None)
-    expected = 100_000 * math.exp(ref.logp("also"))
-    c.count["also"] = int(expected * 0.5)  # half of "also" went missing
-    missing = expected - c.count["also"]
+    c, ref, expected, missing = _half_missing("also")
     c.count["additionally"] = int(missing)  # ... to "additionally"
     assert _plausible("also", "additionally", missing, c, ref)
     # 1 % of the original's uses cannot be the whole source of a form.
@@ -150,32 +155,21 @@ def test_deficits_are_the_missing_ngrams():
 
 
 def test_drop_redundant_keeps_one_entry_per_habit():
-    def e(spun, original, count):
-        return Learned(spun, original, count, count, 0.9, 1.0, 1.0, 3.0, -1.0, "lexicon", "lm")
-
     # The longer entry only repeats the shorter one's rewrite.
-    kept = _drop_redundant([e("within", "in", 100), e("within the", "in the", 80)])
+    kept = _drop_redundant([_entry("within", "in", 100), _entry("within the", "in the", 80)])
     assert [x.spun for x in kept] == ["within"]
     # The shorter is a side effect of the longer: its original is in it.
-    kept = _drop_redundant([e("system", "economy", 60), e("economic system", "economy", 50)])
+    kept = _drop_redundant([_entry("system", "economy", 60), _entry("economic system", "economy", 50)])
     assert [x.spun for x in kept] == ["economic system"]
     # Two habits that share a word: both stay.
-    kept = _drop_redundant([e("comparable", "similar", 140), e("comparable to", "such as", 90)])
+    kept = _drop_redundant([_entry("comparable", "similar", 140), _entry("comparable to", "such as", 90)])
     assert len(kept) == 2
 
 
 def test_drop_claimed_leaves_no_deficit_for_an_unrelated_entry():
-    def e(spun, original, count, origin):
-        return Learned(spun, original, count, count, 0.9, 5.0, 1.0, 3.0, -1.0, origin, "lm")
-
-    c = _Counts(1)
-    c.tokens = 100_000
-    ref = _Reference(None)
-    expected = 100_000 * math.exp(ref.logp("during"))
-    c.count["during"] = int(expected * 0.5)
-    missing = expected - c.count["during"]
-    related = e("throughout", "during", 100, "thesaurus")
-    unrelated = e("adopting", "during", 40, "deficit")
+    c, ref, expected, missing = _half_missing("during")
+    related = _entry("throughout", "during", 100, "thesaurus")
+    unrelated = _entry("adopting", "during", 40, "deficit")
     # The related form's excess explains every missing "during": the
     # unrelated entry goes, the related one stays.
     kept = _drop_claimed([related, unrelated], {"throughout": missing * 1.1, "adopting": 40}, c, ref)
