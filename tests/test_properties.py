@@ -278,3 +278,50 @@ def test_passes_score_through_right_tokens_past_the_last_slot(monkeypatch):
     assert restore._needed([], 30) == 30
     monkeypatch.setattr(restore, "RIGHT", None)
     assert restore._needed([2, 7], 30) == 30
+
+
+def _proposal(start, observed, suggestion, runner=None):
+    from unspin import restore
+    from unspin.lexicon import Entry
+
+    ent = Entry(observed.lower(), suggestion.lower(), "moby", -1.0)
+    p = restore._Proposal(start, start + len(observed), observed, suggestion, ent, 1.0, [])
+    if runner is not None:
+        p.runner = (0.8, runner, Entry(observed.lower(), runner.lower(), "moby", -1.0))
+    return p
+
+
+def test_runner_variant_swaps_only_the_slots_with_a_runner_up():
+    """Pass 3's variant applies each runner-up where a slot has one and the
+    slot's own suggestion elsewhere; the spans point at what was written."""
+    from unspin import restore
+
+    text = "The man perished in the clinic."
+    sent = restore._Sentence(
+        0, 0, len(text), text, [_proposal(8, "perished", "fled", runner="died"), _proposal(24, "clinic", "hospital")]
+    )
+    assert restore._apply_local(sent) == ("The man fled in the hospital.", [(8, 12), (20, 28)])
+    variant, spans = restore._apply_local(sent, runners=True)
+    assert variant == "The man died in the hospital."
+    assert [variant[a:b] for a, b in spans] == ["died", "hospital"]
+
+
+def test_gains_read_each_proposal_up_to_the_next_or_right_tokens(monkeypatch):
+    """A proposal's gain sums the variant's token log-probabilities from its
+    first token up to the next proposal (at most RIGHT tokens past its own),
+    minus the observed sentence's over the same stretch; an unaligned
+    proposal has none."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from unspin import restore
+
+    monkeypatch.setattr(restore, "RIGHT", 2)
+    r1 = SimpleNamespace(token_lp=np.array([-1.0, -5.0, -1.0, -1.0, -1.0, -6.0, -1.0, -1.0, -1.0, -1.0]))
+    rv = SimpleNamespace(token_lp=np.array([-1.0, -2.0, -1.0, -0.5, -1.0, -3.0, -1.0, -0.5, -0.5, -1.0]))
+    v = restore._Variant("", [], [], [], rng_o=[(1, 1), (5, 5), None], rng_v=[(1, 1), (5, 5), (8, 8)])
+    first, second, unaligned = restore._gains(r1, rv, v)
+    assert first == (-2.0 - 1.0 - 0.5) - (-5.0 - 1.0 - 1.0)  # tokens 1..3: RIGHT stops it before 5
+    assert second == (-3.0 - 1.0 - 0.5) - (-6.0 - 1.0 - 1.0)  # tokens 5..7
+    assert unaligned is None

@@ -8,17 +8,23 @@ replaced.  A candidate ``c`` for observed form ``o`` wins when
   + log P(o | c) + log rate(source) - log(1 - rate(source))   (the channel)
 
 is large, i.e. the sentence reads much better with ``c`` and a spinner would
-plausibly have written ``o`` for ``c``.  The language model is used twice per
-sentence, never once per candidate:
+plausibly have written ``o`` for ``c``.  The language model is used at most three
+times per sentence, never once per candidate:
 
 1. one scoring pass over the observed sentence gives every token's surprisal
    and, from the same logits, the probability of each candidate's first token
    at its slot (a cheap left-context pre-score that prunes all but the best
-   candidate per slot);
+   candidate per slot and its runner-up);
 2. one pass over the sentence with all surviving proposals applied; each
    proposal's gain is the log-probability of the tokens from its slot up to
    the next proposal or :data:`RIGHT` tokens past it, with and without it,
-   so right context counts too.
+   so right context counts too;
+3. one pass over the sentence with every slot's *runner-up* applied instead
+   (the best candidate with another wording, where its pre-score also
+   passes): the pre-score reads only the left context and a candidate's
+   first token, and the whole candidate with its right context often ranks
+   the two the other way.  A slot keeps whichever reads better in full.
+   Only sentences with a runner-up are scored again.
 
 ``--fast`` mode replaces the LM by bigram counts (``unspin.ngram``).
 
@@ -108,6 +114,9 @@ class _Proposal:
     midcap: bool = False  # capitalised but not sentence-initial: probably part of a name
     left: str | None = None  # the nearest word on each side (n-gram context)
     right: str | None = None
+    # The best candidate with another wording (pre-score, surface, entry),
+    # verified in pass 3; cleared once scored.
+    runner: tuple | None = None
 
 
 @dataclass
@@ -276,7 +285,8 @@ def _covers(r, want: dict[int, set[int]]) -> bool:
 def _score_lm(
     batch: list[_Sentence], scorer, batch_size: int = 32, lex: Lexicon | None = None, scores: dict | None = None
 ) -> None:
-    """Pass 1 (pre-score) and pass 2 (joint verification) for a batch.
+    """Pass 1 (pre-score), pass 2 (joint verification) and pass 3 (the
+    runners-up) for a batch.
 
     With ``scores`` (a dict the caller keeps between restoration rounds),
     pass 2 also gathers, for each variant it scores, the alternatives a
@@ -326,49 +336,92 @@ def _score_lm(
                 continue
             p.prescore, p.suggestion, p.entry = best
             p.alternatives = list(dict.fromkeys(s for _, s, _ in scored[1:4] if s != best[1]))
+            p.runner = next((x for x in scored[1:] if x[1] != best[1] and x[0] >= PRE_MIN), None)
             kept.append(p)
         sent.proposals = _non_overlapping(kept, key=lambda p: p.prescore)
 
     # Pass 2: all proposals applied at once; per-proposal local gains.
-    seqs2, idx2, vmetas, wants2, texts2 = [], [], [], [], []
-    for si, sent in enumerate(batch):
-        if not sent.proposals:
-            continue
-        variant, spans_v = _apply_local(sent)
-        ids_v, offs_v = scorer.encode(variant)
-        rng_o = [_tok_range(offsets[si], p.start - sent.start, p.end - sent.start) for p in sent.proposals]
-        rng_v = [_tok_range(offs_v, a, b) for a, b in spans_v]
-        ends = [rv[1] for ro, rv in zip(rng_o, rng_v) if ro and rv]
-        want2: dict[int, set[int]] = {}
-        if scores is not None and lex is not None:
-            want2 = _anticipate(variant, spans_v, offs_v, lex, scorer)
-        seqs2.append([scorer.bos_id] + ids_v[: _needed(ends, len(ids_v))])
-        idx2.append(si)
-        vmetas.append((rng_o, rng_v))
-        texts2.append(variant)
-        wants2.append(want2)
-    if not seqs2:
+    built = [(si, _variant(sent, offsets[si], scorer)) for si, sent in enumerate(batch) if sent.proposals]
+    if not built:
         return
-    res2 = scorer.score(seqs2, wants2, batch_size=batch_size)
+    wants2 = [{} for _ in built]
+    if scores is not None and lex is not None:
+        wants2 = [_anticipate(v.text, v.spans, v.offs, lex, scorer) for _, v in built]
+    res2 = scorer.score([v.seq for _, v in built], wants2, batch_size=batch_size)
     if scores is not None:
-        for text, r2 in zip(texts2, res2):
-            scores[text] = r2
-    for si, r2, (rng_o, rng_v) in zip(idx2, res2, vmetas):
-        sent = batch[si]
-        r1 = res1[si]
-        starts_o = [r[0] if r else None for r in rng_o]
-        starts_v = [r[0] if r else None for r in rng_v]
-        for i, p in enumerate(sent.proposals):
-            if starts_o[i] is None or starts_v[i] is None:
+        for (_, v), r2 in zip(built, res2):
+            scores[v.text] = r2
+    for (si, v), r2 in zip(built, res2):
+        for p, gain in zip(batch[si].proposals, _gains(res1[si], r2, v)):
+            if gain is not None:
+                p.lm_gain = gain
+                p.score = gain + channel_score(p.entry)
+
+    # Pass 3: the runners-up, all applied at once, in the sentences that have
+    # any; a slot takes its runner-up when that reads better in full.
+    built = []
+    for si, sent in enumerate(batch):
+        if any(p.runner is not None for p in sent.proposals):
+            built.append((si, _variant(sent, offsets[si], scorer, runners=True)))
+    res3 = scorer.score([v.seq for _, v in built], None, batch_size=batch_size) if built else []
+    for (si, v), r3 in zip(built, res3):
+        for p, gain in zip(batch[si].proposals, _gains(res1[si], r3, v)):
+            if p.runner is None or gain is None:
                 continue
-            nxt_o = next((x for x in starts_o[i + 1 :] if x is not None), len(r1.token_lp))
-            nxt_v = next((x for x in starts_v[i + 1 :] if x is not None), len(r2.token_lp))
-            if RIGHT is not None:
-                nxt_o = min(nxt_o, rng_o[i][1] + 1 + RIGHT)
-                nxt_v = min(nxt_v, rng_v[i][1] + 1 + RIGHT)
-            gain = float(r2.token_lp[starts_v[i] : nxt_v].sum() - r1.token_lp[starts_o[i] : nxt_o].sum())
-            p.lm_gain = gain
-            p.score = gain + channel_score(p.entry)
+            _, surf, ent = p.runner
+            if gain + channel_score(ent) > p.score:
+                p.alternatives = list(dict.fromkeys([p.suggestion] + [a for a in p.alternatives if a != surf]))
+                p.suggestion, p.entry = surf, ent
+                p.lm_gain, p.score = gain, gain + channel_score(ent)
+    for sent in batch:
+        for p in sent.proposals:
+            p.runner = None
+
+
+@dataclass
+class _Variant:
+    """A sentence with proposals applied, ready for the LM: its text, the
+    proposals' spans in it, its token offsets, the sequence to score, and
+    each proposal's LM tokens in the observed sentence and in the variant
+    (None where a span does not align with the tokens)."""
+
+    text: str
+    spans: list[tuple[int, int]]
+    offs: list[tuple[int, int]]
+    seq: list[int]
+    rng_o: list[tuple[int, int] | None]
+    rng_v: list[tuple[int, int] | None]
+
+
+def _variant(sent: _Sentence, offs_o: list[tuple[int, int]], scorer, runners: bool = False) -> _Variant:
+    """``sent`` with every proposal's suggestion applied (with ``runners``,
+    its runner-up where it has one)."""
+    text, spans = _apply_local(sent, runners)
+    ids, offs = scorer.encode(text)
+    rng_o = [_tok_range(offs_o, p.start - sent.start, p.end - sent.start) for p in sent.proposals]
+    rng_v = [_tok_range(offs, a, b) for a, b in spans]
+    ends = [rv[1] for ro, rv in zip(rng_o, rng_v) if ro and rv]
+    return _Variant(text, spans, offs, [scorer.bos_id] + ids[: _needed(ends, len(ids))], rng_o, rng_v)
+
+
+def _gains(r1, rv, v: _Variant) -> list[float | None]:
+    """Each proposal's LM gain: the log-probability of the variant's tokens
+    from the proposal up to the next one (or :data:`RIGHT` tokens past it)
+    minus that of the observed tokens over the same stretch."""
+    starts_o = [r[0] if r else None for r in v.rng_o]
+    starts_v = [r[0] if r else None for r in v.rng_v]
+    out: list[float | None] = []
+    for i in range(len(v.rng_o)):
+        if starts_o[i] is None or starts_v[i] is None:
+            out.append(None)
+            continue
+        nxt_o = next((x for x in starts_o[i + 1 :] if x is not None), len(r1.token_lp))
+        nxt_v = next((x for x in starts_v[i + 1 :] if x is not None), len(rv.token_lp))
+        if RIGHT is not None:
+            nxt_o = min(nxt_o, v.rng_o[i][1] + 1 + RIGHT)
+            nxt_v = min(nxt_v, v.rng_v[i][1] + 1 + RIGHT)
+        out.append(float(rv.token_lp[starts_v[i] : nxt_v].sum() - r1.token_lp[starts_o[i] : nxt_o].sum()))
+    return out
 
 
 def _needed(last_tokens: list[int], n: int) -> int:
@@ -389,17 +442,19 @@ def _anticipate(variant: str, written: list[tuple[int, int]], offs, lex: Lexicon
     return _wants(props, offs, 0, scorer)[0]
 
 
-def _apply_local(sent: _Sentence) -> tuple[str, list[tuple[int, int]]]:
-    """The sentence with its proposals applied, and their spans in it."""
+def _apply_local(sent: _Sentence, runners: bool = False) -> tuple[str, list[tuple[int, int]]]:
+    """The sentence with its proposals applied, and their spans in it
+    (with ``runners``, a proposal's runner-up replaces its suggestion)."""
     out, spans, pos = [], [], 0
     shift = 0
     for p in sent.proposals:
         a, b = p.start - sent.start, p.end - sent.start
         out.append(sent.text[pos:a])
         na = a + shift
-        out.append(p.suggestion)
-        spans.append((na, na + len(p.suggestion)))
-        shift += len(p.suggestion) - (b - a)
+        sug = p.runner[1] if runners and p.runner is not None else p.suggestion
+        out.append(sug)
+        spans.append((na, na + len(sug)))
+        shift += len(sug) - (b - a)
         pos = b
     out.append(sent.text[pos:])
     return "".join(out), spans
