@@ -325,3 +325,23 @@ def test_gains_read_each_proposal_up_to_the_next_or_right_tokens(monkeypatch):
     assert first == (-2.0 - 1.0 - 0.5) - (-5.0 - 1.0 - 1.0)  # tokens 1..3: RIGHT stops it before 5
     assert second == (-3.0 - 1.0 - 0.5) - (-6.0 - 1.0 - 1.0)  # tokens 5..7
     assert unaligned is None
+
+
+def test_document_evidence_is_the_pass_two_score():
+    """The document model reads each slot's pass-2 score: a runner-up that
+    pass 3 preferred changes the suggestion, not the document's evidence
+    (the model was calibrated on one hypothesis per slot).  Slots without a
+    pass-2 score (--fast) count their own score; the memo keeps both."""
+    from types import SimpleNamespace
+
+    from unspin import restore
+    from unspin.detect import features
+
+    switched = SimpleNamespace(score=4.0, doc_score=-1.0)
+    fast = SimpleNamespace(score=2.0, doc_score=None)
+    f = features([switched, fast], 100)
+    assert f["n_pos"] == 1.0 and f["pos_mass"] == 2.0
+    p = _proposal(8, "perished", "died")
+    p.score, p.doc_score = 4.0, -1.0
+    (back,) = restore._recall(tuple(restore._remember([p], 0)), 0)
+    assert (back.score, back.doc_score) == (4.0, -1.0)

@@ -76,7 +76,10 @@ def span_confidence(lm_gain: float, channel: float, source: str, config: Config 
 
 def features(proposals, words: int) -> dict[str, float]:
     w = max(words, 1)
-    pos = [p.score for p in proposals if p.score > 0]
+    # A slot's document evidence is its pass-2 score where it has one (see
+    # unspin.restore._Proposal.doc_score).
+    scores = [p.score if getattr(p, "doc_score", None) is None else p.doc_score for p in proposals]
+    pos = [x for x in scores if x > 0]
     return {
         "pos_rate": 100.0 * len(pos) / w,
         "pos_mass": 100.0 * sum(pos) / w,

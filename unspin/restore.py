@@ -117,6 +117,10 @@ class _Proposal:
     # The best candidate with another wording (pre-score, surface, entry),
     # verified in pass 3; cleared once scored.
     runner: tuple | None = None
+    # The score the document model reads: pass 2's, before pass 3 may take a
+    # runner-up.  That model was calibrated on one hypothesis per slot; the
+    # better of two reads better on clean text too.
+    doc_score: float | None = None
 
 
 @dataclass
@@ -355,7 +359,7 @@ def _score_lm(
         for p, gain in zip(batch[si].proposals, _gains(res1[si], r2, v)):
             if gain is not None:
                 p.lm_gain = gain
-                p.score = gain + channel_score(p.entry)
+                p.score = p.doc_score = gain + channel_score(p.entry)
 
     # Pass 3: the runners-up, all applied at once, in the sentences that have
     # any; a slot takes its runner-up when that reads better in full.
@@ -713,15 +717,15 @@ def _analyse(
 def _remember(props: list[_Proposal], s: int) -> list[tuple]:
     """Scored proposals, offsets relative to their sentence's start ``s``."""
     return [
-        (p.start - s, p.end - s, p.observed, p.suggestion, p.entry, p.prescore, tuple(p.alternatives), p.lm_gain, p.score)
+        (p.start - s, p.end - s, p.observed, p.suggestion, p.entry, p.prescore, tuple(p.alternatives), p.lm_gain, p.score, p.doc_score)
         for p in props
     ]
 
 
 def _recall(saved: tuple, start: int) -> list[_Proposal]:
     return [
-        _Proposal(a + start, b + start, obs, sug, ent, pre, list(alt), gain, score)
-        for a, b, obs, sug, ent, pre, alt, gain, score in saved
+        _Proposal(a + start, b + start, obs, sug, ent, pre, list(alt), gain, score, doc_score=doc)
+        for a, b, obs, sug, ent, pre, alt, gain, score, doc in saved
     ]
 
 
