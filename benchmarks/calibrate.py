@@ -91,7 +91,15 @@ def analyse(texts, labels, truths, fast: bool):
                 continue
             ok = any(p.start < b and a < p.end and norm(p.suggestion) == o for a, b, o in truth)
             slots.append(
-                {"score": p.score, "gain": p.lm_gain, "channel": channel_score(p.entry), "source": p.entry.source, "ok": ok}
+                {
+                    "score": p.score,
+                    # what the document model reads at run time (see detect.features)
+                    "doc_score": p.score if p.doc_score is None else p.doc_score,
+                    "gain": p.lm_gain,
+                    "channel": channel_score(p.entry),
+                    "source": p.entry.source,
+                    "ok": ok,
+                }
             )
         yield {"words": doc.words, "label": label, "slots": slots}
 
@@ -124,7 +132,7 @@ def main(argv=None) -> int:
 
     span_X, span_y, doc_X, doc_y = [], [], [], []
     for r in recs:
-        props = [SimpleNamespace(score=s["score"]) for s in r["slots"]]
+        props = [SimpleNamespace(score=s["score"], doc_score=s.get("doc_score")) for s in r["slots"]]
         doc_X.append(doc_vector(features(props, r["words"])))
         doc_y.append(r["label"])
         if r["label"]:
