@@ -717,7 +717,18 @@ def _analyse(
 def _remember(props: list[_Proposal], s: int) -> list[tuple]:
     """Scored proposals, offsets relative to their sentence's start ``s``."""
     return [
-        (p.start - s, p.end - s, p.observed, p.suggestion, p.entry, p.prescore, tuple(p.alternatives), p.lm_gain, p.score, p.doc_score)
+        (
+            p.start - s,
+            p.end - s,
+            p.observed,
+            p.suggestion,
+            p.entry,
+            p.prescore,
+            tuple(p.alternatives),
+            p.lm_gain,
+            p.score,
+            p.doc_score,
+        )
         for p in props
     ]
 
