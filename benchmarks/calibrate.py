@@ -94,7 +94,7 @@ def analyse(texts, labels, truths, fast: bool):
                 {
                     "score": p.score,
                     # what the document model reads at run time (see detect.features)
-                    "doc_score": p.score if p.doc_score is None else p.doc_score,
+                    "doc_score": p.doc_score,
                     "gain": p.lm_gain,
                     "channel": channel_score(p.entry),
                     "source": p.entry.source,

@@ -78,7 +78,7 @@ def features(proposals, words: int) -> dict[str, float]:
     w = max(words, 1)
     # A slot's document evidence is its pass-2 score where it has one (see
     # unspin.restore._Proposal.doc_score).
-    scores = [p.score if getattr(p, "doc_score", None) is None else p.doc_score for p in proposals]
+    scores = [p.score if p.doc_score is None else p.doc_score for p in proposals]
     pos = [x for x in scores if x > 0]
     return {
         "pos_rate": 100.0 * len(pos) / w,
