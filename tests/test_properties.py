@@ -345,3 +345,90 @@ def test_document_evidence_is_the_pass_two_score():
     p.score, p.doc_score = 4.0, -1.0
     (back,) = restore._recall(tuple(restore._remember([p], 0)), 0)
     assert (back.score, back.doc_score) == (4.0, -1.0)
+
+
+def test_shared_prefix_leaves_the_last_shared_token_to_run():
+    """A variant reuses the cache of every token it shares with the scored
+    sequence but the last one, whose output predicts the first difference."""
+    from unspin import restore
+
+    assert restore._shared([0, 5, 6, 7, 8], [0, 5, 6, 9]) == 2
+    assert restore._shared([0, 5, 6], [0, 5, 6, 7]) == 2
+    assert restore._shared([0, 5], [1, 5]) == 0
+    assert restore._shared([], [0]) == 0
+
+
+SHARED_PREFIX_CASES = [
+    ("The talks in Astana shall be watched fastidiously.", "The talks in Astana will be watched carefully."),
+    ("Putin is anticipated to go to Kazakhstan for an official go to.", "Putin is expected to visit Kazakhstan."),
+    ("Short one here.", "Short two here."),
+    ("Identical text.", "Identical text."),
+]
+
+
+@pytest.mark.lm
+def test_scoring_from_a_kept_prefix_equals_scoring_in_full():
+    """Scorer.score with ``prefixes`` runs the model only past the shared
+    tokens, and gives what scoring the whole sequence gives: the same
+    log-probabilities and wanted alternatives, including one before the
+    shared prefix ends that the base did not gather.  (In float32: bfloat16
+    rounding differs with the shape of a batch.)"""
+    import numpy as np
+
+    from unspin.lm import Scorer
+    from unspin.restore import _shared
+
+    sc = Scorer("float32")
+    base = [[sc.bos_id] + sc.encode(a)[0] for a, _ in SHARED_PREFIX_CASES]
+    var = [[sc.bos_id] + sc.encode(b)[0] for _, b in SHARED_PREFIX_CASES]
+    n = [min(_shared(a, b), len(b) - 1) for a, b in zip(base, var)]
+    assert n[0] >= 3 and n[1] >= 2 and n[2] == 1 and n[3] == len(var[3]) - 1
+    r1 = sc.score(base, [{1: {5, 6}} for _ in base], keep=lambda k, r: n[k])
+    assert [r.kv.shape[3] for r in r1] == n
+    # Position 1 was gathered by the base; position 2 was not.
+    want = [{1: {5}, len(v) - 2: {7}} for v in var]
+    want[0][2] = {9}
+    full = sc.score(var, want)
+    pre = sc.score(var, want, prefixes=[(r, k) if k else None for r, k in zip(r1, n)])
+    for a, b in zip(full, pre):
+        assert len(a.token_lp) == len(b.token_lp)
+        assert np.abs(a.token_lp - b.token_lp).max() < 1e-4
+        assert all(abs(a.gathered[k] - b.gathered[k]) < 1e-4 for k in a.gathered)
+    with pytest.raises(ValueError):
+        sc.score(var[:1], prefixes=[(r1[0], len(var[0]))])
+    with pytest.raises(ValueError):
+        sc.score(var[:1], keep=lambda k, r: 1, prefixes=[None])
+
+
+@pytest.mark.lm
+def test_passes_two_and_three_from_pass_ones_cache_decide_as_in_full(monkeypatch):
+    """Passes 2 and 3 run the model only from each variant's first change,
+    on pass 1's kept cache, and decide what scoring in full decides."""
+    from unspin import restore
+    from unspin.lexicon import lexicon_for
+    from unspin.lm import get_scorer
+
+    cfg = Config()
+    lex = lexicon_for(cfg)
+    scorer = get_scorer()
+    text = (
+        "Putin is anticipated to go to Kazakhstan for an official go to, the Kremlin stated. "
+        "The economic system at all times comes first and the talks shall be watched fastidiously."
+    )
+
+    def decided():
+        batch = [p for s, e in restore.sentences(text) for p in restore._sentence(text, s, e, cfg, lex, 0, (), ())]
+        restore._score_lm(batch, scorer, 32, lex, {})
+        return [(p.start, p.suggestion, p.lm_gain) for s in batch for p in s.proposals]
+
+    ran = []
+    body = scorer.body.forward
+    monkeypatch.setattr(scorer.body, "forward", lambda *a, **k: (ran.append(k["input_ids"].numel()), body(*a, **k))[1])
+    shared = decided()
+    tokens_shared = sum(ran)
+    ran.clear()
+    monkeypatch.setattr(restore, "_prefix", lambda *a: None)
+    full = decided()
+    assert sum(ran) > tokens_shared
+    assert [x[:2] for x in shared] == [x[:2] for x in full] and shared
+    assert all(abs(a[2] - b[2]) < 0.1 for a, b in zip(shared, full))
