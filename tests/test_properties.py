@@ -396,8 +396,14 @@ def test_scoring_from_a_kept_prefix_equals_scoring_in_full():
         assert all(abs(a.gathered[k] - b.gathered[k]) < 1e-4 for k in a.gathered)
     with pytest.raises(ValueError):
         sc.score(var[:1], prefixes=[(r1[0], len(var[0]))])
-    with pytest.raises(ValueError):
-        sc.score(var[:1], keep=lambda k, r: 1, prefixes=[None])
+    # A cache kept while scoring from a prefix is the prefix's plus the
+    # sequence's own, as scoring in full would keep it.
+    m = [len(var[0]) - 1, n[1] + 1, 1, len(var[3])]
+    whole = sc.score(var, keep=lambda k, r: m[k])
+    joined = sc.score(var, keep=lambda k, r: m[k], prefixes=[(r, k) if k else None for r, k in zip(r1, n)])
+    for a, b in zip(whole, joined):
+        assert a.kv.shape == b.kv.shape
+        assert float((a.kv - b.kv).abs().max()) < 1e-4
 
 
 @pytest.mark.lm

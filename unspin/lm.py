@@ -207,8 +207,6 @@ class Scorer:
         from that position on).  The result is what scoring the whole
         sequence gives, to rounding.
         """
-        if keep is not None and prefixes is not None:
-            raise ValueError("keep and prefixes cannot be combined")
         torch = self.torch
         skip = [0] * len(seqs)
         if prefixes is not None:
@@ -229,7 +227,7 @@ class Scorer:
             for b0 in range(0, len(order), batch_size):
                 idx = order[b0 : b0 + batch_size]
                 lens = [len(seqs[k]) - skip[k] for k in idx]  # tokens run through the model
-                hidden, kv = self._forward(seqs, idx, skip, prefixes, keep is not None)
+                hidden, kv, P = self._forward(seqs, idx, skip, prefixes, keep is not None)
                 # Every position that predicts a real next token, flattened.
                 rows_r, rows_t, target_l = [], [], []
                 for r, k in enumerate(idx):
@@ -270,16 +268,21 @@ class Scorer:
                         got[k].update({key: v for key, v in pre.gathered.items() if key[0] < n})
                     out[k] = Scored(lp.copy(), got[k])
                     if keep is not None:
-                        m = min(int(keep(k, out[k])), lens[r])
-                        if m > 0:
-                            out[k].kv = kv[:, :, r, :, :m].clone()
+                        m = min(int(keep(k, out[k])), len(seqs[k]))
+                        n = skip[k]
+                        if 0 < m <= n:
+                            out[k].kv = prefixes[k][0].kv[:, :, :, :m].clone()  # type: ignore[index]
+                        elif m > n:
+                            own = kv[:, :, r, :, P : P + m - n]
+                            out[k].kv = torch.cat([prefixes[k][0].kv[:, :, :, :n], own], 3) if n else own.clone()  # type: ignore[index]
         return out  # type: ignore[return-value]
 
     def _forward(self, seqs, idx, skip, prefixes, want_kv: bool):
         """The model body over rows ``idx`` of ``seqs`` (each without its first
         ``skip[k]`` tokens, whose attention cache comes from its prefix):
         last hidden states, and with ``want_kv`` the attention cache as one
-        tensor (layers x key/value x rows x heads x tokens x dims)."""
+        tensor (layers x key/value x rows x heads x tokens x dims) whose
+        tokens are the longest prefix's padded length, then each row's own."""
         torch = self.torch
         B = len(idx)
         T = max(len(seqs[k]) - skip[k] for k in idx)
@@ -312,7 +315,7 @@ class Scorer:
         if want_kv:
             cache = res.past_key_values
             kv = torch.stack([torch.stack([lay.keys, lay.values]) for lay in cache.layers])
-        return res.last_hidden_state, kv
+        return res.last_hidden_state, kv, P
 
     def _head(self, H, target, w_rows: list[int], w_tids: list[int]):
         """The output layer over hidden states ``H``: log-probability of each

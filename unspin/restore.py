@@ -315,8 +315,9 @@ def _score_lm(
         metas.append(meta)
     # Each sentence is pre-scored as soon as pass 1 has read it, and its
     # pass-2 and pass-3 variants built, so that pass 1 keeps only the
-    # attention cache the variants share with it (they differ from the
-    # first proposal on); passes 2 and 3 run the model from there.
+    # attention cache pass 2's variant shares with it (up to the first
+    # proposal), and pass 2 only what pass 3's shares with that (up to the
+    # first runner-up); each pass runs the model from there.
     res1: list = [None] * len(batch)
     v2: list[_Variant | None] = [None] * len(batch)
     v3: list[_Variant | None] = [None] * len(batch)
@@ -329,7 +330,7 @@ def _score_lm(
         v2[i] = _variant(sent, offsets[i], scorer)
         if any(p.runner is not None for p in sent.proposals):
             v3[i] = _variant(sent, offsets[i], scorer, runners=True)
-        return max(_shared(seqs[i], v.seq) for v in (v2[i], v3[i]) if v is not None)
+        return _shared(seqs[i], v2[i].seq)
 
     todo = []
     for i, sent in enumerate(batch):
@@ -346,9 +347,6 @@ def _score_lm(
     for i, r in zip(todo, scorer.score([seqs[i] for i in todo], [wants[i] for i in todo], batch_size, keep)):
         res1[i] = r
 
-    def prefixes(built):
-        return [_prefix(res1[si], seqs[si], v.seq) for si, v in built]
-
     # Pass 2: all proposals applied at once; per-proposal local gains.
     built = [(si, v) for si, v in enumerate(v2) if v is not None]
     if not built:
@@ -356,7 +354,17 @@ def _score_lm(
     wants2 = [{} for _ in built]
     if scores is not None and lex is not None:
         wants2 = [_anticipate(v.text, v.spans, v.offs, lex, scorer) for _, v in built]
-    res2 = scorer.score([v.seq for _, v in built], wants2, batch_size, prefixes=prefixes(built))
+    at3 = [v3[si] for si, _ in built]
+    res2 = scorer.score(
+        [v.seq for _, v in built],
+        wants2,
+        batch_size,
+        keep=lambda j, r: _shared(built[j][1].seq, at3[j].seq) if at3[j] is not None else 0,
+        prefixes=[_prefix(res1[si], seqs[si], v.seq) for si, v in built],
+    )
+    for r in res1:
+        r.kv = None
+    res2_of = {si: r2 for (si, _), r2 in zip(built, res2)}
     if scores is not None:
         for (_, v), r2 in zip(built, res2):
             scores[v.text] = r2
@@ -369,7 +377,10 @@ def _score_lm(
     # Pass 3: the runners-up, all applied at once, in the sentences that have
     # any; a slot takes its runner-up when that reads better in full.
     built = [(si, v) for si, v in enumerate(v3) if v is not None]
-    res3 = scorer.score([v.seq for _, v in built], None, batch_size, prefixes=prefixes(built)) if built else []
+    res3 = []
+    if built:
+        pre3 = [_prefix(res2_of[si], v2[si].seq, v.seq) for si, v in built]  # type: ignore[union-attr]
+        res3 = scorer.score([v.seq for _, v in built], None, batch_size, prefixes=pre3)
     for (si, v), r3 in zip(built, res3):
         for p, gain in zip(batch[si].proposals, _gains(res1[si], r3, v)):
             if p.runner is None or gain is None:
@@ -382,8 +393,8 @@ def _score_lm(
     for sent in batch:
         for p in sent.proposals:
             p.runner = None
-    for r in res1:
-        r.kv = None
+    for r in res2:
+        r.kv = None  # pass 2's scores stay in `scores`; its cache need not
 
 
 def _prescore(sent: _Sentence, r, meta: list) -> None:
