@@ -131,6 +131,27 @@ def _from_cache(d: Path, dtype):
     return model
 
 
+def _heap_trimmer() -> Callable[[], object]:
+    """glibc's ``malloc_trim``, or a no-op where there is none.
+
+    Each batch allocates and frees tens of megabytes of activations and
+    logits; glibc keeps what is freed in its heaps, so a bare pass over the
+    benchmark's sentences grew the process by 900 MB.  Trimming after every
+    batch returns it to the system: peak 1,635 -> 1,177 MB for that pass,
+    same speed.
+    """
+    try:
+        import ctypes
+
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    return lambda: trim(0)
+
+
+_trim_heap = _heap_trimmer()
+
+
 @dataclass
 class Scored:
     """Log-probabilities for one token sequence.
@@ -275,6 +296,8 @@ class Scorer:
                         elif m > n:
                             own = kv[:, :, r, :, P : P + m - n]
                             out[k].kv = torch.cat([prefixes[k][0].kv[:, :, :, :n], own], 3) if n else own.clone()  # type: ignore[index]
+                del hidden, kv, H
+                _trim_heap()
         return out  # type: ignore[return-value]
 
     def _forward(self, seqs, idx, skip, prefixes, want_kv: bool):
