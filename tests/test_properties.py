@@ -438,3 +438,54 @@ def test_passes_two_and_three_from_pass_ones_cache_decide_as_in_full(monkeypatch
     assert sum(ran) > tokens_shared
     assert [x[:2] for x in shared] == [x[:2] for x in full] and shared
     assert all(abs(a[2] - b[2]) < 0.1 for a, b in zip(shared, full))
+
+
+def test_kept_caches_serve_only_their_own_document():
+    """A later round's sentence reuses the kept cache of its own document
+    that shares the most tokens with it, never another document's; without
+    a store, a cache is freed."""
+    from types import SimpleNamespace
+
+    from unspin import restore
+
+    def scored(n):
+        return SimpleNamespace(kv=SimpleNamespace(shape=(30, 2, 3, n, 64)), token_lp=[0.0] * 20)
+
+    kept: dict = {}
+    a, b, c = scored(3), scored(6), scored(9)
+    restore._stash(kept, "doc1", [0, 5, 6, 7, 8], a)
+    restore._stash(kept, "doc1", [0, 5, 6, 7, 8, 9, 10], b)
+    restore._stash(kept, "doc2", [0, 5, 6, 7, 8, 9, 10, 11, 12, 13], c)
+    assert restore._find(kept, "doc1", [0, 5, 6, 7, 8, 9, 4, 4]) == (b, 5)
+    assert restore._find(kept, "doc1", [0, 5, 6, 1]) in ((a, 2), (b, 2))
+    assert restore._find(kept, "doc3", [0, 5, 6, 7, 8, 9, 10, 11, 12]) is None
+    assert restore._find(kept, "doc1", [0, 4, 6]) is None
+    d = scored(4)
+    restore._stash(None, "doc1", [0, 5], d)
+    assert d.kv is None
+
+
+@pytest.mark.lm
+def test_later_rounds_from_kept_caches_restore_as_in_full(monkeypatch):
+    """Round 2 runs the model only past what a sentence shares with round
+    1's kept caches, and restores what scoring in full restores."""
+    from unspin import restore
+    from unspin.lm import get_scorer
+
+    text = (
+        "The economic system shall be watched fastidiously by the central financial institution, "
+        "which stated final month that the yr would end with a go to to Astana.\n\n"
+        "Putin is anticipated to go to Kazakhstan for an official go to."
+    )
+    scorer = get_scorer()
+    ran = []
+    body = scorer.body.forward
+    monkeypatch.setattr(scorer.body, "forward", lambda *a, **k: (ran.append(k["input_ids"].numel()), body(*a, **k))[1])
+    shared = restore.restore_and_explain(text)
+    tokens_shared = sum(ran)
+    ran.clear()
+    monkeypatch.setattr(restore, "_find", lambda *a: None)
+    full = restore.restore_and_explain(text)
+    assert sum(ran) > tokens_shared
+    assert shared.text == full.text and shared.text != text
+    assert [(e.start, e.after) for e in shared.edits] == [(e.start, e.after) for e in full.edits]
