@@ -489,3 +489,45 @@ def test_later_rounds_from_kept_caches_restore_as_in_full(monkeypatch):
     assert sum(ran) > tokens_shared
     assert shared.text == full.text and shared.text != text
     assert [(e.start, e.after) for e in shared.edits] == [(e.start, e.after) for e in full.edits]
+
+
+@pytest.mark.lm
+def test_kept_caches_belong_to_the_sequences_they_are_kept_with(monkeypatch):
+    """Every cache a batch leaves for later rounds is stored with the very
+    sequence it was scored from, and every cache pass 2 kept for pass 3
+    reaches the store, in a batch where only some of the sentences with
+    proposals have a runner-up for pass 3 (there: the first has none, the
+    other two have)."""
+    from unspin import restore
+    from unspin.lexicon import lexicon_for
+    from unspin.lm import get_scorer
+
+    cfg = Config()
+    lex = lexicon_for(cfg)
+    scorer = get_scorer()
+    text = (
+        "The massive crowd watched the big battle for the economic system. "
+        "He stated the financial institution had a troublesome historical past. "
+        "Shares rose in early trading in New York."
+    )
+    batch = [p for s, e in restore.sentences(text) for p in restore._sentence(text, s, e, cfg, lex, 0, (), ())]
+    for sent in batch:
+        sent.owner = 0
+    scored_from = {}
+    real = scorer.score
+
+    def score(seqs, *a, **k):
+        res = real(seqs, *a, **k)
+        scored_from.update({id(r): seq for seq, r in zip(seqs, res)})
+        calls.append(sum(r.kv is not None for r in res))
+        return res
+
+    calls: list[int] = []
+    monkeypatch.setattr(scorer, "score", score)
+    kept: dict = {}
+    restore._score_lm(batch, scorer, 32, lex, {}, kept)
+    assert len(calls) == 3  # pass 1, pass 2, pass 3
+    entries = [(seq, r) for bucket in kept.values() for seq, r in bucket]
+    assert len(entries) == calls[0] + calls[1]  # all that passes 1 and 2 kept
+    for seq, r in entries:
+        assert scored_from[id(r)] == seq

@@ -365,27 +365,31 @@ def _score_lm(
         res1[i] = r
 
     # Pass 2: all proposals applied at once; per-proposal local gains.
-    built = [(si, v) for si, v in enumerate(v2) if v is not None]
-    if not built:
+    built2 = [(si, v) for si, v in enumerate(v2) if v is not None]
+    if not built2:
         return
-    wants2 = [{} for _ in built]
+    wants2 = [{} for _ in built2]
     if scores is not None and lex is not None:
-        wants2 = [_anticipate(v.text, v.spans, v.offs, lex, scorer) for _, v in built]
-    at3 = [v3[si] for si, _ in built]
+        wants2 = [_anticipate(v.text, v.spans, v.offs, lex, scorer) for _, v in built2]
+
+    def keep2(j: int, r) -> int:
+        si, v = built2[j]
+        return _shared(v.seq, v3[si].seq) if v3[si] is not None else 0  # type: ignore[union-attr]
+
     res2 = scorer.score(
-        [v.seq for _, v in built],
+        [v.seq for _, v in built2],
         wants2,
         batch_size,
-        keep=lambda j, r: _shared(built[j][1].seq, at3[j].seq) if at3[j] is not None else 0,
-        prefixes=[_prefix(res1[si], seqs[si], v.seq) for si, v in built],
+        keep=keep2,
+        prefixes=[_prefix(res1[si], seqs[si], v.seq) for si, v in built2],
     )
     for i in todo:  # (a cache hit's cache, if any, is kept already)
         _stash(kept, batch[i].owner, seqs[i], res1[i])
-    res2_of = {si: r2 for (si, _), r2 in zip(built, res2)}
+    res2_of = {si: r2 for (si, _), r2 in zip(built2, res2)}
     if scores is not None:
-        for (_, v), r2 in zip(built, res2):
+        for (_, v), r2 in zip(built2, res2):
             scores[v.text] = r2
-    for (si, v), r2 in zip(built, res2):
+    for (si, v), r2 in zip(built2, res2):
         for p, gain in zip(batch[si].proposals, _gains(res1[si], r2, v)):
             if gain is not None:
                 p.lm_gain = gain
@@ -393,12 +397,12 @@ def _score_lm(
 
     # Pass 3: the runners-up, all applied at once, in the sentences that have
     # any; a slot takes its runner-up when that reads better in full.
-    built = [(si, v) for si, v in enumerate(v3) if v is not None]
+    built3 = [(si, v) for si, v in enumerate(v3) if v is not None]
     res3 = []
-    if built:
-        pre3 = [_prefix(res2_of[si], v2[si].seq, v.seq) for si, v in built]  # type: ignore[union-attr]
-        res3 = scorer.score([v.seq for _, v in built], None, batch_size, prefixes=pre3)
-    for (si, v), r3 in zip(built, res3):
+    if built3:
+        pre3 = [_prefix(res2_of[si], v2[si].seq, v.seq) for si, v in built3]  # type: ignore[union-attr]
+        res3 = scorer.score([v.seq for _, v in built3], None, batch_size, prefixes=pre3)
+    for (si, v), r3 in zip(built3, res3):
         for p, gain in zip(batch[si].proposals, _gains(res1[si], r3, v)):
             if p.runner is None or gain is None:
                 continue
@@ -410,8 +414,8 @@ def _score_lm(
     for sent in batch:
         for p in sent.proposals:
             p.runner = None
-    for (si, v), r in zip(built, res2):
-        _stash(kept, batch[si].owner, v.seq, r)
+    for (si, v), r2 in zip(built2, res2):
+        _stash(kept, batch[si].owner, v.seq, r2)
 
 
 def _prescore(sent: _Sentence, r, meta: list) -> None:
