@@ -171,8 +171,6 @@ class Scored:
 
 class Scorer:
     def __init__(self, dtype: str = "bfloat16", threads: int | None = None):
-        import inspect
-
         import torch
 
         self.torch = torch
@@ -185,9 +183,6 @@ class Scorer:
         # <|endoftext|> (id 0) separates documents in SmolLM2's training data,
         # so it is the natural left context for a sentence.
         self.bos_id = 0
-        # transformers 5.x renamed `past_key_values` to `cache`.
-        params = inspect.signature(self.body.forward).parameters
-        self._cache_arg = "cache" if "cache" in params else "past_key_values"
         self._lock = threading.Lock()
 
     def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
@@ -332,7 +327,7 @@ class Scorer:
                     pmask[r, : skip[k]] = 1
             mask = torch.cat([pmask, mask], dim=1)
             kwargs["position_ids"] = torch.tensor([skip[k] for k in idx])[:, None] + torch.arange(T)[None, :]
-            kwargs[self._cache_arg] = DynamicCache(ddp_cache_data=[(past[l, 0], past[l, 1]) for l in range(L)])
+            kwargs["cache"] = DynamicCache(ddp_cache_data=[(past[l, 0], past[l, 1]) for l in range(L)])
         res = self.body(input_ids=ids, attention_mask=mask, **kwargs)
         kv = None
         if want_kv:
