@@ -347,6 +347,33 @@ def test_document_evidence_is_the_pass_two_score():
     assert (back.score, back.doc_score) == (4.0, -1.0)
 
 
+@SETTINGS
+@given(
+    st.lists(st.tuples(st.integers(1, 120), st.integers(0, 80)), max_size=300),
+    st.integers(1, 64),
+)
+def test_batches_cover_every_sequence_once_within_limits_padding_less(items, max_rows):
+    """The scorer's batches: every sequence once, in the sorted order, none
+    over the row or token limit, and costing no more than cutting every
+    ``max_rows`` sequences (where that respects the token limit too)."""
+    from unspin import lm
+
+    items.sort()
+    lens, skips = [a for a, _ in items], [b for _, b in items]
+    cuts = lm._batches(lens, skips, max_rows)
+    assert [k for a, b in cuts for k in range(a, b)] == list(range(len(lens)))
+
+    def cost(cs):
+        return sum((b - a) * lens[b - 1] + lm.BATCH_COST_TOKENS for a, b in cs)
+
+    for a, b in cuts:
+        assert 0 < b - a <= max_rows
+        assert b - a == 1 or (b - a) * (lens[b - 1] + max(skips[a:b])) <= lm.MAX_BATCH_TOKENS
+    fixed = [(a, min(a + max_rows, len(lens))) for a in range(0, len(lens), max_rows)]
+    if all((b - a) * (lens[b - 1] + max(skips[a:b])) <= lm.MAX_BATCH_TOKENS for a, b in fixed):
+        assert cost(cuts) <= cost(fixed)
+
+
 def test_shared_prefix_leaves_the_last_shared_token_to_run():
     """A variant reuses the cache of every token it shares with the scored
     sequence but the last one, whose output predicts the first difference."""
@@ -493,11 +520,12 @@ def test_later_rounds_from_kept_caches_restore_as_in_full(monkeypatch):
 
 @pytest.mark.lm
 def test_kept_caches_belong_to_the_sequences_they_are_kept_with(monkeypatch):
-    """Every cache a batch leaves for later rounds is stored with the very
-    sequence it was scored from, and every cache pass 2 kept for pass 3
-    reaches the store, in a batch where only some of the sentences with
-    proposals have a runner-up for pass 3 (there: the first has none, the
-    other two have)."""
+    """Every cache a batch leaves for later rounds is pass 2's, stored with
+    the very sequence it was scored from, in a batch where only some of the
+    sentences with proposals have a runner-up for pass 3 (there: the first
+    has none, the next two have), and where one ("mild" -> "light") fails
+    the span threshold before another: the cache stops there.  Pass 1's
+    caches are freed (pass 2's cover them), pass 3's are never kept."""
     from unspin import restore
     from unspin.lexicon import lexicon_for
     from unspin.lm import get_scorer
@@ -508,26 +536,47 @@ def test_kept_caches_belong_to_the_sequences_they_are_kept_with(monkeypatch):
     text = (
         "The massive crowd watched the big battle for the economic system. "
         "He stated the financial institution had a troublesome historical past. "
-        "Shares rose in early trading in New York."
+        "Shares rose in early trading in New York. "
+        "Researchers discovered that the signs were typically mild in youngsters."
     )
     batch = [p for s, e in restore.sentences(text) for p in restore._sentence(text, s, e, cfg, lex, 0, (), ())]
     for sent in batch:
         sent.owner = 0
     scored_from = {}
+    results: list[list] = []
     real = scorer.score
 
     def score(seqs, *a, **k):
         res = real(seqs, *a, **k)
         scored_from.update({id(r): seq for seq, r in zip(seqs, res)})
-        calls.append(sum(r.kv is not None for r in res))
+        results.append(res)
         return res
 
-    calls: list[int] = []
     monkeypatch.setattr(scorer, "score", score)
     kept: dict = {}
-    restore._score_lm(batch, scorer, 32, lex, {}, kept)
-    assert len(calls) == 3  # pass 1, pass 2, pass 3
+    restore._score_lm(batch, scorer, 32, lex, {}, kept, cfg)
+    assert len(results) == 3  # pass 1, pass 2, pass 3
     entries = [(seq, r) for bucket in kept.values() for seq, r in bucket]
-    assert len(entries) == calls[0] + calls[1]  # all that passes 1 and 2 kept
+    pass2 = {id(r) for r in results[1] if r.kv is not None}
+    assert entries and {id(r) for _, r in entries} == pass2
     for seq, r in entries:
         assert scored_from[id(r)] == seq
+        assert 1 < r.kv.shape[3] < len(seq)  # never the last token (see restore._shared)
+    # The next round's sentence (in a surely spun document: the proposals
+    # that pass the span threshold applied) shares what each cache holds.
+    from unspin.detect import span_confidence
+
+    for sent in batch:
+        if not sent.proposals:
+            continue
+        sure = [
+            p
+            for p in sent.proposals
+            if p.score > float("-inf")
+            and span_confidence(p.lm_gain, restore.channel_score(p.entry), p.entry.source, cfg) >= cfg.span_threshold
+        ]
+        sent2 = restore._Sentence(0, sent.start, sent.end, sent.text, sure)
+        nxt = [scorer.bos_id] + scorer.encode(restore._apply_local(sent2)[0])[0]
+        caches = [r for seq, r in entries if seq[:2] == nxt[:2] and restore._shared(seq, nxt) > 0]
+        assert caches and max(restore._shared(scored_from[id(r)], nxt) + 1 - r.kv.shape[3] for r in caches) >= 0
+    assert all(r.kv is None for r in results[0] + results[2])

@@ -46,6 +46,8 @@ import difflib
 import json
 import math
 import re
+import os
+import platform
 import resource
 import sys
 import time
@@ -456,6 +458,22 @@ def _peak_rss_mb() -> float:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
+def _machine() -> dict[str, Any]:
+    """What the figures were measured on: CPU model, cores, vector extensions."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    simd = sorted(f for f in flags if f in {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
+    return {"cpu": model, "cores": os.cpu_count(), "simd": simd}
+
+
 def _finite(x: Any) -> Any:
     """JSON has no inf or NaN: such values become null."""
     if isinstance(x, float) and not math.isfinite(x):
@@ -515,6 +533,9 @@ def run_bench(
     throughput: dict[str, Any] = {"mode": result["mode"], **speed}
     if load is not None:
         throughput["model_load_seconds"] = round(load, 3)
+        from . import lm
+
+        throughput["lm_dtype"] = lm.get_scorer().dtype_name
 
     if not config.fast:
         log("fast-mode throughput on the same texts")
@@ -541,6 +562,7 @@ def run_bench(
 
     throughput["ngram_load_seconds"] = round(ngram_load, 3)
     throughput["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    throughput["machine"] = _machine()
     result["throughput"] = throughput
     result["notes"] = notes
     result = _finite(result)

@@ -630,7 +630,7 @@ def _engine_options() -> argparse.ArgumentParser:
         type=_positive_int,
         default=Config.batch_size,
         metavar="N",
-        help="sentences scored together by the language model (default: %(default)s)",
+        help="the most sentences the language model scores at once (default: %(default)s)",
     )
     g.add_argument(
         "--max-words",

@@ -22,7 +22,8 @@ class Config:
     #: Extra phrase tables (the project's TSV format) and tortured-phrase
     #: lists (CSV or JSON, spun -> expected), added as lexicon sources.
     tables: tuple[str, ...] = ()
-    #: Sentences scored together by the language model.
+    #: The most sentences the language model scores together (batches are
+    #: cut, by length, to waste the least padding).
     batch_size: int = 32
     #: Sentences longer than this many words are scored in windows of this
     #: many words (bounds the language model's cost per sequence).

@@ -6,11 +6,15 @@ the dequantized weights (bfloat16, 270 MB) and the tokenizer under the
 user's cache directory; later loads read those (about 0.5 s once the file is
 in the page cache, plus about 1.2 s to import torch and transformers).  The model is loaded lazily, once per process (:func:`get_scorer`).
 
-Scoring runs in bfloat16 (about 3.5x faster than float32 on this machine's
-AVX-512-BF16 cores: 2,000 vs 565 words/s on 64 news sentences); the
-log-sum-exp over the vocabulary is taken in float32.  Token log-probabilities
-differ from a float32 run by 0.02 nats on average (0.19 at most, seed
-article), far finer than the margins decisions use.
+Scoring runs in bfloat16 where the CPU multiplies bfloat16 natively
+(AVX-512-BF16 or AMX: about 3.5x faster than float32, 2,000 vs 565 words/s on
+64 news sentences) and in float32 elsewhere: on a CPU with AVX2 only, torch's
+bfloat16 matrix product is about 100x *slower* than float32 (1 vs 90
+GFLOPS), so :func:`best_dtype` times both once per process and picks the
+faster (``UNSPIN_LM_DTYPE=float32|bfloat16`` overrides it).  The
+log-sum-exp over the vocabulary is taken in float32 either way.  Token
+log-probabilities from the two differ by 0.02 nats on average (0.19 at most,
+seed article), far finer than the margins decisions use.
 """
 from __future__ import annotations
 
@@ -70,7 +74,7 @@ def _load(dtype):
         src = gguf_path()
         tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
         model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name, dtype=torch.float32)
-        _save_cache(d, model.to(dtype), tok)
+        _save_cache(d, model.to(torch.bfloat16), tok)
         del model
     # The bare `tokenizers` object loads in ~0.1 s (the transformers wrapper
     # takes ~0.7 s) and gives the same ids and offsets.
@@ -169,13 +173,50 @@ class Scored:
     kv: object = None
 
 
+DTYPES = ("float32", "bfloat16")
+
+
+@lru_cache(maxsize=1)
+def best_dtype() -> str:
+    """The faster of float32 and bfloat16 for this CPU's matrix products.
+
+    ``UNSPIN_LM_DTYPE`` names one outright.  Otherwise a 256 x 256 product
+    (the model's hidden size is 576) is timed in each, best of five: a
+    millisecond where bfloat16 is native, and where it is emulated the
+    bfloat16 run is 100x slower, so the choice is never close.
+    """
+    forced = os.environ.get("UNSPIN_LM_DTYPE", "").strip()
+    if forced:
+        if forced not in DTYPES:
+            raise ValueError(f"UNSPIN_LM_DTYPE={forced!r}: use one of {', '.join(DTYPES)}")
+        return forced
+    import torch
+
+    def timed(dt) -> float:
+        a = torch.randn(256, 256).to(dt)
+        b = torch.randn(256, 256).to(dt)
+        best = float("inf")
+        for _ in range(5):
+            t = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t)
+        return best
+
+    return "bfloat16" if timed(torch.bfloat16) < timed(torch.float32) else "float32"
+
+
 class Scorer:
-    def __init__(self, dtype: str = "bfloat16", threads: int | None = None):
+    def __init__(self, dtype: str = "auto", threads: int | None = None):
         import torch
 
         self.torch = torch
         if threads:
             torch.set_num_threads(threads)
+        if dtype == "auto":
+            dtype = best_dtype()
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype {dtype!r}: use 'auto' or one of {', '.join(DTYPES)}")
+        self.dtype_name = dtype
         self.dtype = getattr(torch, dtype)
         t = time.perf_counter()
         self.tokenizer, self.body, self.head = _load(self.dtype)
@@ -240,8 +281,9 @@ class Scorer:
         out: list[Scored | None] = [None] * len(seqs)
         order = sorted(range(len(seqs)), key=lambda k: len(seqs[k]) - skip[k])
         with self._lock, torch.inference_mode():
-            for b0 in range(0, len(order), batch_size):
-                idx = order[b0 : b0 + batch_size]
+            cuts = _batches([len(seqs[k]) - skip[k] for k in order], [skip[k] for k in order], batch_size)
+            for b0, b1 in cuts:
+                idx = order[b0:b1]
                 lens = [len(seqs[k]) - skip[k] for k in idx]  # tokens run through the model
                 hidden, kv, P = self._forward(seqs, idx, skip, prefixes, keep is not None)
                 # Every position that predicts a real next token, flattened.
@@ -358,6 +400,50 @@ class Scorer:
                     r_ = w_rows_t[sel] - c0
                     w_vals[sel] = logits[r_, w_tids_t[sel]] - lse[r_]
         return tlp, w_vals
+
+
+# A batch's fixed cost (the model's per-call work), in tokens' worth of
+# compute: on this machine a batch of 1 x 60 tokens took 71 ms and one of
+# 4 x 20, 82 ms, against about 0.7 ms a token in wide batches.
+BATCH_COST_TOKENS = 50
+
+# The most tokens a batch holds, attention-cache prefixes included (bounds
+# the activations and the prefix caches copied into a batch).
+MAX_BATCH_TOKENS = 4096
+
+
+def _batches(lens: list[int], skips: list[int], max_rows: int) -> list[tuple[int, int]]:
+    """Cut sequences sorted by ``lens`` (the tokens each runs; ``skips``: the
+    cached prefix each reads) into batches ``(start, end)`` of at most
+    ``max_rows`` sequences and :data:`MAX_BATCH_TOKENS` tokens that cost the
+    least in all: each batch is padded to its longest sequence and has a
+    fixed cost (:data:`BATCH_COST_TOKENS`).
+
+    Cutting every ``max_rows`` sequences instead padded the restorer's
+    smaller passes (a few hundred sequences) by 10 to 150 %.
+
+    >>> _batches([2, 2, 2, 40], [0, 0, 0, 0], 32)
+    [(0, 3), (3, 4)]
+    """
+    n = len(lens)
+    best = [0.0] + [float("inf")] * n  # best[i]: the cost of the first i
+    cut = [0] * (n + 1)
+    for i in range(1, n + 1):
+        longest = lens[i - 1]  # sorted: the last in a batch is its longest
+        prefix = 0
+        for j in range(i - 1, max(-1, i - 1 - max_rows), -1):
+            prefix = max(prefix, skips[j])
+            if j < i - 1 and (i - j) * (longest + prefix) > MAX_BATCH_TOKENS:
+                break
+            c = best[j] + (i - j) * longest + BATCH_COST_TOKENS
+            if c < best[i]:
+                best[i], cut[i] = c, j
+    out = []
+    i = n
+    while i > 0:
+        out.append((cut[i], i))
+        i = cut[i]
+    return out[::-1]
 
 
 _SCORER: Scorer | None = None

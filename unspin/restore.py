@@ -29,10 +29,11 @@ times per sentence, never once per candidate:
 A variant reads like its sentence up to its first change, so passes 2 and 3
 run the model only from there: pass 1 keeps the attention cache of those
 shared tokens (``Scorer.score``'s ``keep`` and ``prefixes``), pass 2 keeps
-what pass 3's variant shares with its own, and later rounds' pass 1 reuses
-those caches of the same document.  On the test split (bench's 120 texts)
-the model runs 30 % fewer of pass 2's tokens, 41 % fewer of pass 3's and 20 %
-fewer of round 2's pass 1: 78.8k tokens in all, against 97.7k scored.
+its own up to the first proposal the next round will undo, and later rounds'
+pass 1 reuses those caches of the same document.  On the test split (bench's
+120 texts) the model runs 30 % fewer of pass 2's tokens, 41 % fewer of pass
+3's and 46 % fewer of round 2's pass 1: 74.0k tokens in all, against 97.7k
+scored.
 
 ``--fast`` mode replaces the LM by bigram counts (``unspin.ngram``).
 
@@ -73,8 +74,8 @@ RATES = {"phrases": 0.5, "moby": 0.15, "table": 0.5, "tortured": 0.9}
 PRE_MIN = 0.5
 
 # Sentences scored per LM call across documents.  The model scores them in
-# batches of Config.batch_size sorted by length, so a wide pool means little
-# padding (2048 vs 128: 191 -> 222 words/s, bench --limit 40).
+# batches of at most Config.batch_size sorted by length, so a wide pool means
+# little padding (2048 vs 128: 191 -> 222 words/s, bench --limit 40).
 SENTENCES_PER_BATCH = 2048
 
 # Tokens of right context a proposal's LM gain counts past its own tokens
@@ -302,6 +303,7 @@ def _score_lm(
     lex: Lexicon | None = None,
     scores: dict | None = None,
     kept: dict | None = None,
+    config: Config = DEFAULT,
 ) -> None:
     """Pass 1 (pre-score), pass 2 (joint verification) and pass 3 (the
     runners-up) for a batch.
@@ -312,10 +314,12 @@ def _score_lm(
     a round accepts all of a sentence's proposals, the next round's sentence
     *is* that variant, and its pass 1 costs nothing.
 
-    With ``kept`` (another dict the caller keeps between rounds), the
-    attention caches passes 1 and 2 kept stay there, by document, and a
-    later round's pass 1 runs the model only past what its sentence shares
-    with one of them: up to the first edit that round 1 made.
+    With ``kept`` (another dict the caller keeps between rounds), pass 2's
+    attention caches stay there, by document, and a later round's pass 1
+    runs the model only past what its sentence shares with one of them: the
+    next round's sentence is pass 2's variant with the proposals that
+    ``config``'s thresholds reject undone, so a cache is kept up to the first
+    proposal that cannot pass them (or that took its runner-up).
     """
     seqs, wants, metas, offsets, needs = [], [], [], [], []
     for sent in batch:
@@ -373,8 +377,16 @@ def _score_lm(
         wants2 = [_anticipate(v.text, v.spans, v.offs, lex, scorer) for _, v in built2]
 
     def keep2(j: int, r) -> int:
+        # Each proposal's gain, as soon as its variant is scored; then the
+        # attention cache pass 3's variant shares, and with ``kept`` what
+        # the next round's sentence may share (see _kept_length).
         si, v = built2[j]
-        return _shared(v.seq, v3[si].seq) if v3[si] is not None else 0  # type: ignore[union-attr]
+        for p, gain in zip(batch[si].proposals, _gains(res1[si], r, v)):
+            if gain is not None:
+                p.lm_gain = gain
+                p.score = p.doc_score = gain + channel_score(p.entry)
+        share3 = _shared(v.seq, v3[si].seq) if v3[si] is not None else 0  # type: ignore[union-attr]
+        return max(share3, _kept_length(batch[si], v, config)) if kept is not None else share3
 
     res2 = scorer.score(
         [v.seq for _, v in built2],
@@ -383,17 +395,12 @@ def _score_lm(
         keep=keep2,
         prefixes=[_prefix(res1[si], seqs[si], v.seq) for si, v in built2],
     )
-    for i in todo:  # (a cache hit's cache, if any, is kept already)
-        _stash(kept, batch[i].owner, seqs[i], res1[i])
+    for i in todo:  # pass 2's caches hold at least as much (a hit's is kept already)
+        res1[i].kv = None
     res2_of = {si: r2 for (si, _), r2 in zip(built2, res2)}
     if scores is not None:
         for (_, v), r2 in zip(built2, res2):
             scores[v.text] = r2
-    for (si, v), r2 in zip(built2, res2):
-        for p, gain in zip(batch[si].proposals, _gains(res1[si], r2, v)):
-            if gain is not None:
-                p.lm_gain = gain
-                p.score = p.doc_score = gain + channel_score(p.entry)
 
     # Pass 3: the runners-up, all applied at once, in the sentences that have
     # any; a slot takes its runner-up when that reads better in full.
@@ -415,6 +422,10 @@ def _score_lm(
         for p in sent.proposals:
             p.runner = None
     for (si, v), r2 in zip(built2, res2):
+        if kept is not None and r2.kv is not None:
+            m = _kept_length(batch[si], v, config)
+            if m < r2.kv.shape[3]:
+                r2.kv = r2.kv[:, :, :, :m].clone() if m > 1 else None
         _stash(kept, batch[si].owner, v.seq, r2)
 
 
@@ -459,6 +470,25 @@ def _shared(seq: list[int], other: list[int]) -> int:
             break
         n += 1
     return max(0, n - 1)
+
+
+def _kept_length(sent: _Sentence, v: _Variant, config: Config) -> int:
+    """How many of variant ``v``'s first tokens the next round's sentence
+    can share: those before the first proposal that ``config``'s span
+    threshold rejects even in a surely spun document, or whose suggestion
+    pass 3 changed (the variant no longer shows it)."""
+    from .detect import span_confidence
+
+    for p, (a, b) in zip(sent.proposals, v.spans):
+        if (
+            p.score == float("-inf")
+            or v.text[a:b] != p.suggestion
+            or span_confidence(p.lm_gain, channel_score(p.entry), p.entry.source, config) < config.span_threshold
+        ):
+            # Tokens that end before the character ahead of the proposal
+            # (a token carries its leading space), and the BOS.
+            return 1 + sum(1 for _, te in v.offs if te <= a - 1)
+    return len(v.seq) - 1  # the last token runs again anyway (see _shared)
 
 
 def _stash(kept: dict | None, owner, seq: list[int], r) -> None:
@@ -775,7 +805,7 @@ def _analyse(
         if not queue:
             return
         if scorer is not None:
-            _score_lm(queue, scorer, config.batch_size, lex, scores, kept)
+            _score_lm(queue, scorer, config.batch_size, lex, scores, kept, config)
         else:
             for s in queue:
                 _score_fast(s, docs[s.doc].text)
@@ -905,6 +935,7 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
     cfg = config.with_(clean_boilerplate=False)
     active = [i for i, r in enumerate(results) if _substitutions(r.edits)]
     for _ in range(MAX_ROUNDS - 1):
+        _forget(kept, set(active))
         if not active:
             break
         # Words an earlier round wrote are originals now: a spinner rewrites
@@ -938,7 +969,17 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
             results[i] = _with_edits(r1, texts[i], edits, r2.text)
             still.append(i)
         active = still
+    _forget(kept, set())
     return results
+
+
+def _forget(kept: dict, owners: set) -> None:
+    """Free the attention caches of the documents not in ``owners``: they
+    take no further round.  (The scores that held them may live on in the
+    round's ``scores``, which needs no cache.)"""
+    for key in [k for k in kept if k[0] not in owners]:
+        for _, r in kept.pop(key):
+            r.kv = None
 
 
 def _written_spans(edits: list[Edit]) -> list[tuple[int, int]]:
