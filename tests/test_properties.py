@@ -90,6 +90,30 @@ def test_clean_pages_unchanged():
     assert not changed, changed
 
 
+# Clean sample-corpus documents that a past version changed, with what it did.
+CLEAN_REGRESSIONS = {
+    # 2026-12-04: "whether or not" -> "whether" (phrase-table entry), at
+    # span confidence 0.556 and document probability 0.64, in "the question
+    # as to whether or not anarchism and religion are compatible".
+    "wiki/Anarchism#1": "whether or not",
+}
+
+
+@pytest.mark.lm
+@pytest.mark.parametrize("doc_id", sorted(CLEAN_REGRESSIONS))
+def test_clean_corpus_documents_unchanged(doc_id):
+    from unspin import corpus, restore_and_explain
+
+    try:
+        docs = {d.id: d for d in corpus.documents()}
+    except corpus.CorpusUnavailable:
+        pytest.skip("gensim sample corpus not installed")
+    text = docs[doc_id].text
+    assert CLEAN_REGRESSIONS[doc_id] in text
+    r = restore_and_explain(text, Config())
+    assert r.text == text, [(e.before, e.after) for e in r.edits if e.before != e.after]
+
+
 def test_clean_pages_unchanged_fast():
     from unspin import restore_many
 
