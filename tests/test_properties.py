@@ -371,6 +371,27 @@ def test_document_evidence_is_the_pass_two_score():
     assert (back.score, back.doc_score) == (4.0, -1.0)
 
 
+@pytest.mark.parametrize("value, expected", [("float32", "float32"), ("bfloat16", "bfloat16"), ("", None), ("fp16", ValueError)])
+def test_model_dtype_choice(monkeypatch, value, expected):
+    """UNSPIN_LM_DTYPE names the dtype outright; unset, a timing picks one of
+    the two; anything else is a clear error, not a silent fallback."""
+    pytest.importorskip("torch")
+    from unspin import lm
+
+    monkeypatch.setenv("UNSPIN_LM_DTYPE", value)
+    lm.best_dtype.cache_clear()
+    try:
+        if expected is ValueError:
+            with pytest.raises(ValueError, match="UNSPIN_LM_DTYPE"):
+                lm.best_dtype()
+        elif expected is None:
+            assert lm.best_dtype() in lm.DTYPES
+        else:
+            assert lm.best_dtype() == expected
+    finally:
+        lm.best_dtype.cache_clear()
+
+
 @SETTINGS
 @given(
     st.lists(st.tuples(st.integers(1, 120), st.integers(0, 80)), max_size=300),

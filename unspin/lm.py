@@ -386,7 +386,7 @@ class Scorer:
         w_tids_t = torch.tensor(w_tids, dtype=torch.long)
         w_vals = torch.empty(len(w_rows))
         tlp = torch.empty(len(H))
-        # In chunks: bf16 matmul (AMX-fast), float32 log-sum-exp.  128 rows
+        # In chunks: matmul in the model's dtype, float32 log-sum-exp.  128 rows
         # keep the float32 [rows, vocab] block (25 MB) cache-friendly: the
         # output layer took 25 % less time than with 256 (4,096 rows).
         C = 128
