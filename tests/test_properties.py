@@ -90,6 +90,21 @@ def test_clean_pages_unchanged():
     assert not changed, changed
 
 
+def test_doc_threshold_gates_restoration_not_reporting():
+    """Raising doc_threshold above a document's probability leaves its
+    wording alone (boilerplate still goes) but still reports its spans."""
+    text = "[ad_1]\nPutin is anticipated to go to Kazakhstan for an official go to. The economic system at all times comes first, he stated.\nSource link"
+    base = restore_and_explain(text, FAST)
+    p = base.detection.spun_probability
+    assert base.detection.is_spun and any(e.kind == "substitution" for e in base.edits) and p < 1.0
+    high = restore_and_explain(text, Config(fast=True, doc_threshold=min(1.0, p + 1e-3)))
+    assert not high.detection.is_spun
+    assert [e.kind for e in high.edits] == [e.kind for e in base.edits if e.kind != "substitution"]
+    assert [(s.start, s.suggestion) for s in high.detection.spans] == [(s.start, s.suggestion) for s in base.detection.spans]
+    assert "anticipated to go to" in high.text and "[ad_1]" not in high.text
+    assert apply_plan(text, high.edits) == high.text
+
+
 # Clean sample-corpus documents that a past version changed, with what it did.
 CLEAN_REGRESSIONS = {
     # 2026-12-04: "whether or not" -> "whether" (phrase-table entry), at

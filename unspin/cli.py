@@ -596,7 +596,7 @@ def _engine_options() -> argparse.ArgumentParser:
         type=_probability,
         default=Config.doc_threshold,
         metavar="P",
-        help="call a document spun when its probability reaches P (default: %(default)s)",
+        help="call a document spun, and only then restore it, when its probability reaches P (default: %(default)s)",
     )
     g.add_argument(
         "--span-threshold",

@@ -13,7 +13,8 @@ class Config:
     #: Lexicon and frequency evidence only, no language model.  For screening
     #: large corpora: about 100x faster, lower recall.
     fast: bool = False
-    #: A document is called spun when its calibrated probability reaches this.
+    #: A document is called spun, and only then restored, when its
+    #: calibrated probability reaches this.
     doc_threshold: float = 0.5
     #: A span is reported (and restored) when its confidence reaches this.
     span_threshold: float = 0.5

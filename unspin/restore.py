@@ -702,6 +702,11 @@ def _finish(doc: _Doc, config: Config, p_doc: float | None = None) -> Restoratio
     if p_doc is None:
         p_doc = p_new
     spans, edits = [], list(doc.boilerplate)
+    # Only a document called spun is restored: a span's confidence never
+    # exceeds its document's probability, so at the default thresholds this
+    # changes nothing, and a higher doc_threshold leaves borderline
+    # documents' wording alone (their spans are still reported).
+    called_spun = p_doc >= config.doc_threshold
     for p in props:
         conf = span_confidence(p.lm_gain, channel_score(p.entry), p.entry.source, config) * p_doc
         if conf < config.span_threshold or p.suggestion == p.observed:
@@ -709,6 +714,8 @@ def _finish(doc: _Doc, config: Config, p_doc: float | None = None) -> Restoratio
         spans.append(
             Span(p.start, p.end, p.observed, p.suggestion, round(conf, 4), p.alternatives, p.entry.source)
         )
+        if not called_spun:
+            continue
         edits.append(
             Edit(
                 p.start,

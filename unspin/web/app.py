@@ -385,10 +385,10 @@ class EngineOptions(BaseModel):
         None, description="Lexicon and word statistics only, no language model: about 100x faster, lower recall."
     )
     doc_threshold: Optional[float] = Field(
-        None, ge=0.0, le=1.0, description="A document is called spun when its probability reaches this."
+        None, ge=0.0, le=1.0, description="A document is called spun, and only then restored, when its probability reaches this."
     )
     span_threshold: Optional[float] = Field(
-        None, ge=0.0, le=1.0, description="A span is reported (and restored) when its confidence reaches this."
+        None, ge=0.0, le=1.0, description="A span is reported (and, in a document called spun, restored) when its confidence reaches this."
     )
     clean_boilerplate: Optional[bool] = Field(
         None, description='Remove page boilerplate ("[ad_1]", "Source link", spintax braces).'
