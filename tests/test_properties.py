@@ -624,17 +624,10 @@ def test_kept_caches_belong_to_the_sequences_they_are_kept_with(monkeypatch):
         assert 1 < r.kv.shape[3] < len(seq)  # never the last token (see restore._shared)
     # The next round's sentence (in a surely spun document: the proposals
     # that pass the span threshold applied) shares what each cache holds.
-    from unspin.detect import span_confidence
-
     for sent in batch:
         if not sent.proposals:
             continue
-        sure = [
-            p
-            for p in sent.proposals
-            if p.score > float("-inf")
-            and span_confidence(p.lm_gain, restore.channel_score(p.entry), p.entry.source, cfg) >= cfg.span_threshold
-        ]
+        sure = [p for p in sent.proposals if p.score > float("-inf") and restore._confidence(p, cfg) >= cfg.span_threshold]
         sent2 = restore._Sentence(0, sent.start, sent.end, sent.text, sure)
         nxt = [scorer.bos_id] + scorer.encode(restore._apply_local(sent2)[0])[0]
         caches = [r for seq, r in entries if seq[:2] == nxt[:2] and restore._shared(seq, nxt) > 0]

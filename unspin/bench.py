@@ -45,9 +45,9 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import re
 import os
 import platform
+import re
 import resource
 import sys
 import time

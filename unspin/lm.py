@@ -81,7 +81,7 @@ def _load(dtype):
     tok = Tokenizer.from_file(str(d / "tokenizer.json"))
     model = _from_cache(d, dtype)
     model.eval()
-    head = model.get_output_embeddings().weight.detach().to(dtype).clone()
+    head = model.get_output_embeddings().weight.detach().to(dtype, copy=True)
     body = model.model.to(dtype)
     return tok, body, head
 

@@ -55,6 +55,7 @@ from itertools import islice
 from typing import Iterable, Iterator, Sequence
 
 from .config import DEFAULT, Config
+from .detect import document_probability, span_confidence
 from .lexicon import Entry, Lexicon, lexicon_for
 from .records import Detection, Edit, Restoration, Span
 from .text import _TOKEN_RE, Token, english_share, match_case, norm, sentences, tokenize, word_count
@@ -105,6 +106,11 @@ def channel_score(e: Entry) -> float:
     """log P(o|c) + log rate - log(1 - rate): how much the channel favours ``c``."""
     r = _rate(e.source)
     return e.logp + math.log(r) - math.log1p(-r)
+
+
+def _confidence(p: "_Proposal", config: Config) -> float:
+    """P(proposal ``p`` was spun from its suggestion | its document is spun)."""
+    return span_confidence(p.lm_gain, channel_score(p.entry), p.entry.source, config)
 
 
 @dataclass
@@ -477,13 +483,11 @@ def _kept_length(sent: _Sentence, v: _Variant, config: Config) -> int:
     can share: those before the first proposal that ``config``'s span
     threshold rejects even in a surely spun document, or whose suggestion
     pass 3 changed (the variant no longer shows it)."""
-    from .detect import span_confidence
-
     for p, (a, b) in zip(sent.proposals, v.spans):
         if (
             p.score == float("-inf")
             or v.text[a:b] != p.suggestion
-            or span_confidence(p.lm_gain, channel_score(p.entry), p.entry.source, config) < config.span_threshold
+            or _confidence(p, config) < config.span_threshold
         ):
             # Tokens that end before the character ahead of the proposal
             # (a token carries its leading space), and the BOS.
@@ -692,8 +696,6 @@ def _sentence(
 def _finish(doc: _Doc, config: Config, p_doc: float | None = None) -> Restoration:
     """Decide a document's edits.  ``p_doc``, when given, is its spun
     probability from an earlier round, used instead of this round's."""
-    from .detect import document_probability, span_confidence
-
     props = sorted((p for p in doc.proposals if p.score > float("-inf")), key=lambda p: p.start)
     if not doc.english:
         det = Detection(0.0, False, [], doc.words, "non-en", {})
@@ -708,7 +710,7 @@ def _finish(doc: _Doc, config: Config, p_doc: float | None = None) -> Restoratio
     # documents' wording alone (their spans are still reported).
     called_spun = p_doc >= config.doc_threshold
     for p in props:
-        conf = span_confidence(p.lm_gain, channel_score(p.entry), p.entry.source, config) * p_doc
+        conf = _confidence(p, config) * p_doc
         if conf < config.span_threshold or p.suggestion == p.observed:
             continue
         spans.append(
