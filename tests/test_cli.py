@@ -105,6 +105,7 @@ def test_console_script_is_installed():
         ("scan", "--batch-size", "0"),
         ("spin", "--style", "sentence"),
         ("scan", "--strict", "--keep-going"),
+        ("scan", "--jobs", "0"),
     ],
 )
 def test_usage_error_is_one_line_exit_2(args):
@@ -364,10 +365,11 @@ def _check_scan_output(text: str) -> list[dict]:
     return rows
 
 
-def test_scan_keeps_every_record_in_order(tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_scan_keeps_every_record_in_order(tmp_path, jobs):
     f = tmp_path / "in.jsonl"
     f.write_bytes(_scan_input())
-    p = unspin("scan", "--fast", str(f))
+    p = unspin("scan", "--fast", "--jobs", jobs, str(f))
     assert p.returncode == 0, err(p)
     assert err(p) == ""  # stderr is not a terminal: no progress, no summary
     _check_scan_output(out(p))
@@ -384,20 +386,22 @@ def test_scan_from_stdin_to_file_with_summary(tmp_path):
     assert "8 records" in summary and "5 errors" in summary
 
 
-def test_scan_many_records_cross_batches(tmp_path):
-    # More records than one batch, with bad ones between: order is kept.
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_scan_many_records_cross_batches(tmp_path, jobs):
+    # More records than one batch (two workers' batches at -j 2), with bad
+    # ones between: order is kept.
     lines = []
-    for i in range(40):
+    for i in range(70):
         if i % 7 == 3:
             lines.append(b"{oops")
         else:
             lines.append(json.dumps({"id": i, "text": f"Record {i}. " + GOOD_2["text"]}).encode())
     f = tmp_path / "in.jsonl"
     f.write_bytes(b"\n".join(lines))  # no final newline
-    p = unspin("scan", "--fast", "--id-key", "id", str(f))
+    p = unspin("scan", "--fast", "-j", jobs, "--id-key", "id", str(f))
     assert p.returncode == 0, err(p)
     rows = [json.loads(ln) for ln in out(p).splitlines()]
-    assert len(rows) == 40
+    assert len(rows) == 70
     for i, row in enumerate(rows):
         if i % 7 == 3:
             assert row == {"line": i + 1, "error": row["error"]}
@@ -414,10 +418,11 @@ def test_scan_text_key(tmp_path):
     assert row["content"] == GOOD_2["text"] and "economy" in row["restored"]
 
 
-def test_scan_strict_stops_at_first_bad_record(tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_scan_strict_stops_at_first_bad_record(tmp_path, jobs):
     f = tmp_path / "in.jsonl"
     f.write_bytes(_scan_input())
-    p = unspin("scan", "--fast", "--strict", str(f))
+    p = unspin("scan", "--fast", "--strict", "-j", jobs, str(f))
     assert p.returncode == 1
     e = err(p)
     assert e.startswith("unspin: error: ") and "in.jsonl: line 2: " in e and e.count("\n") == 1, e

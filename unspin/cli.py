@@ -422,42 +422,16 @@ class _Progress:
         )
 
 
-def _scan_batch(
-    batch: list[Any], config: Config
-) -> Iterator[tuple[Any, Any, str | None]]:
-    """(record, restoration or None, error or None) for each good record, in order.
-
-    The batch goes through ``restore_many`` in one call; if that raises, the
-    records are redone one by one so that only the failing one is lost.
-    """
-    from .restore import restore_and_explain, restore_many
-
-    try:
-        results = list(restore_many([rec.text for rec in batch], config))
-        if len(results) != len(batch):  # a broken contract: redo one by one
-            raise RuntimeError("restore_many returned the wrong number of results")
-    except (KeyboardInterrupt, MemoryError):
-        raise
-    except Exception:
-        for rec in batch:
-            try:
-                yield rec, restore_and_explain(rec.text, config), None
-            except (KeyboardInterrupt, MemoryError):
-                raise
-            except Exception as e:  # one bad document must not stop the run
-                yield rec, None, f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-        return
-    for rec, r in zip(batch, results):
-        yield rec, r, None
-
-
 def cmd_scan(args: argparse.Namespace) -> int:
     from .formats import iter_jsonl, write_jsonl
+    from .parallel import restore_batches
 
     _check_not_same(args.output, args.input)
     config = _config(args)
     tty = sys.stderr.isatty()
     progress = _Progress(tty)
+    # With several workers, smaller batches so that each has work.
+    per_batch = max(DOCS_PER_BATCH // args.jobs, 8)
 
     def fail(rec: Any, message: str) -> dict[str, Any]:
         progress.records += 1
@@ -478,33 +452,36 @@ def cmd_scan(args: argparse.Namespace) -> int:
         progress.words += det.words
         return d
 
-    def run(pending: list[Any]) -> Iterator[dict[str, Any]]:
-        """The output rows of ``pending`` (bad records included), in order."""
-        good = [rec for rec in pending if not rec.error]
-        results = _scan_batch(good, config) if good else iter(())
-        for rec in pending:
-            if rec.error:
-                yield fail(rec, rec.error)
-                continue
-            _, r, err = next(results)
-            yield fail(rec, err) if err is not None else done(rec, r)
-        progress.update()
-
-    def rows() -> Iterator[dict[str, Any]]:
-        # Records wait here, in input order, until a batch of good ones is full.
+    def batches() -> Iterator[list[Any]]:
+        """Records in input order, cut after every ``per_batch`` good ones."""
         pending: list[Any] = []
         n_good = 0
         for rec in iter_jsonl(args.input, args.id_key, args.text_key):
             if rec.error and args.strict:
-                yield from run(pending)  # what came before the bad record is written
-                pending, n_good = [], 0
+                if pending:
+                    yield pending  # what came before the bad record is written
+                    pending, n_good = [], 0
                 fail(rec, rec.error)
             pending.append(rec)
             n_good += not rec.error
-            if n_good >= DOCS_PER_BATCH:
-                yield from run(pending)
+            if n_good >= per_batch:
+                yield pending
                 pending, n_good = [], 0
-        yield from run(pending)
+        if pending:
+            yield pending
+
+    def rows() -> Iterator[dict[str, Any]]:
+        """The output rows, bad records included, in input order."""
+        texts_of = lambda pending: [rec.text for rec in pending if not rec.error]  # noqa: E731
+        for pending, outcomes in restore_batches(batches(), texts_of, config, args.jobs):
+            results = iter(outcomes)
+            for rec in pending:
+                if rec.error:
+                    yield fail(rec, rec.error)
+                    continue
+                r, err = next(results)
+                yield fail(rec, err) if err is not None else done(rec, r)
+            progress.update()
 
     try:
         write_jsonl(rows(), args.output)
@@ -806,6 +783,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--summary",
         action="store_true",
         help="print the one-line summary on stderr even when it is not a terminal",
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="restore batches of records on N worker processes, at most one per core; "
+        "output order is unchanged, memory grows with N (default: %(default)s)",
     )
     p.set_defaults(func=cmd_scan, strict=False)
 
