@@ -439,25 +439,11 @@ def test_scan_strict_names_the_record(tmp_path):
     assert len(out(p).splitlines()) == 1
 
 
-def test_scan_engine_failure_costs_only_that_record(tmp_path, monkeypatch):
+def test_scan_engine_failure_costs_only_that_record(tmp_path, flaky_engine):
     # In process, with an engine that fails on one document: the batch is
     # redone one by one and only that record carries an error.
-    import unspin.restore
     from unspin import cli
 
-    real_many = unspin.restore.restore_many
-
-    def flaky_many(texts, config):
-        texts = list(texts)
-        if any("BOOM" in t for t in texts):
-            raise RuntimeError("engine exploded")
-        return real_many(texts, config)
-
-    def flaky_one(text, config):
-        return next(flaky_many([text], config))
-
-    monkeypatch.setattr(unspin.restore, "restore_many", flaky_many)
-    monkeypatch.setattr(unspin.restore, "restore_and_explain", flaky_one)
     f, o = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     texts = [f"Doc {i}. The economic system at all times comes first." for i in range(5)]
     texts[2] = "BOOM " + texts[2]

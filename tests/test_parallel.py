@@ -82,19 +82,7 @@ def test_a_dead_worker_is_an_error_not_a_hang(monkeypatch):
     assert seen == batches[: len(seen)] and len(seen) <= 1
 
 
-def test_one_failing_text_costs_only_itself(monkeypatch):
-    import unspin.restore
-
-    real_many = unspin.restore.restore_many
-
-    def flaky_many(texts, config):
-        texts = list(texts)
-        if any("BOOM" in t for t in texts):
-            raise RuntimeError("engine exploded")
-        return real_many(texts, config)
-
-    monkeypatch.setattr(unspin.restore, "restore_many", flaky_many)
-    monkeypatch.setattr(unspin.restore, "restore_and_explain", lambda t, c: next(flaky_many([t], c)))
+def test_one_failing_text_costs_only_itself(flaky_engine):
     outs = parallel.restore_batch(["The economic system at all times comes first.", "BOOM", ""], FAST)
     assert [e for _, e in outs] == [None, "RuntimeError: engine exploded", None]
     assert outs[0][0].text == "The economy always comes first." and outs[1][0] is None
