@@ -247,6 +247,14 @@ def test_restore_explain_lists_edits_then_text():
     assert report.splitlines()[0].startswith(("spun", "not spun"))
 
 
+def test_restore_explain_says_why_wording_is_kept():
+    p = unspin("restore", "--fast", "--explain", "--restore-threshold", "1", input=SPUN)
+    assert p.returncode == 0, err(p)
+    head = out(p).split("--- restored text ---")[0]
+    assert head.startswith("spun: probability") and "; 0 edits" in head
+    assert "wording kept" in head and "--restore-threshold 1" in head
+
+
 def test_restore_json_and_apply_replay(tmp_path):
     article = tmp_path / "article.txt"
     article.write_text("[ad_1]\n" + SPUN + "\nSource link", encoding="utf-8")

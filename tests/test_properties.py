@@ -105,6 +105,21 @@ def test_doc_threshold_gates_restoration_not_reporting():
     assert apply_plan(text, high.edits) == high.text
 
 
+def test_restore_threshold_gates_restoration_not_the_verdict():
+    """A document called spun whose probability is under restore_threshold
+    is reported as spun, with its spans, but its wording is kept."""
+    text = "[ad_1]\nPutin is anticipated to go to Kazakhstan for an official go to. The economic system at all times comes first, he stated.\nSource link"
+    base = restore_and_explain(text, FAST)
+    p = base.detection.spun_probability
+    assert FAST.restore_threshold <= p < 1.0 and any(e.kind == "substitution" for e in base.edits)
+    kept = restore_and_explain(text, FAST.with_(restore_threshold=min(1.0, p + 1e-3)))
+    assert kept.detection == base.detection  # same verdict, probability and spans
+    assert [e.kind for e in kept.edits] == [e.kind for e in base.edits if e.kind != "substitution"]
+    assert "anticipated to go to" in kept.text and "[ad_1]" not in kept.text
+    # Under the document's (rounded) probability it changes nothing.
+    assert restore_and_explain(text, FAST.with_(restore_threshold=p - 1e-3)).edits == base.edits
+
+
 # Clean sample-corpus documents that a past version changed, with what it did.
 CLEAN_REGRESSIONS = {
     # 2026-12-04: "whether or not" -> "whether" (phrase-table entry), at

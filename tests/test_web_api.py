@@ -146,7 +146,9 @@ def test_version(client):
 
     v = client.get("/version").json()
     assert v["unspin"] == __version__
-    assert v["config"] == {"fast": True, "doc_threshold": 0.5, "span_threshold": 0.5, "clean_boilerplate": True}
+    assert v["config"] == {
+        "fast": True, "doc_threshold": 0.5, "restore_threshold": 0.7, "span_threshold": 0.5, "clean_boilerplate": True,
+    }
     assert v["limits"]["max_text_chars"] == MAX_TEXT_CHARS
     assert v["limits"]["max_body_bytes"] == MAX_BODY_BYTES
     assert v["trace"] is False and v["model"] is None
@@ -185,6 +187,7 @@ def test_restore_without_explain_has_no_edits(client):
         {"span_threshold": 0.05},
         {"doc_threshold": 0.0},
         {"doc_threshold": 1.0},
+        {"restore_threshold": 1.0},
         {"clean_boilerplate": False},
         {"fast": True, "span_threshold": 0.3, "doc_threshold": 0.2},
     ],
@@ -523,7 +526,7 @@ def test_openapi_documents_every_endpoint(client):
     assert set(schemas["Detection"]["properties"]) == {"spun_probability", "is_spun", "spans", "words", "language", "features"}
     assert set(schemas["Edit"]["properties"]) == {"start", "end", "before", "after", "kind", "confidence", "evidence"}
     assert set(schemas["RestoreRequest"]["properties"]) == {
-        "text", "fast", "doc_threshold", "span_threshold", "clean_boilerplate", "explain",
+        "text", "fast", "doc_threshold", "restore_threshold", "span_threshold", "clean_boilerplate", "explain",
     }
 
 

@@ -220,10 +220,16 @@ def _format_detection(det: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _format_explanation(text: str, r: Any) -> str:
+def _format_explanation(text: str, r: Any, config: Config) -> str:
     pos = _LineIndex(text)
     n = len(r.edits)
     lines = [f"{_verdict(r.detection)}; {n} edit{'' if n == 1 else 's'}"]
+    det = r.detection
+    if det.is_spun and det.spans and det.spun_probability < config.restore_threshold:
+        lines.append(
+            f"  wording kept: {len(det.spans)} suspicious span{'' if len(det.spans) == 1 else 's'}, but the "
+            f"probability is under --restore-threshold {config.restore_threshold:g} (see 'unspin detect')"
+        )
     for e in r.edits:
         lines.append(f"  {pos(e.start)}  {_q(e.before)} -> {_q(e.after)}  ({_edit_note(e)})")
     lines.append("--- restored text ---")
@@ -239,6 +245,7 @@ def _config(args: argparse.Namespace) -> Config:
     return Config(
         fast=args.fast,
         doc_threshold=args.doc_threshold,
+        restore_threshold=args.restore_threshold,
         span_threshold=args.span_threshold,
         clean_boilerplate=args.clean_boilerplate,
         tables=tuple(args.tables),
@@ -270,11 +277,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     else:
         from .restore import restore_and_explain
 
-        r = restore_and_explain(text, _config(args))
+        config = _config(args)
+        r = restore_and_explain(text, config)
         if args.json:
             result = _dumps(r.to_dict(), indent=2) + "\n"
         elif args.explain:
-            result = _format_explanation(text, r)
+            result = _format_explanation(text, r, config)
         else:
             result = r.text
     with out:
@@ -573,7 +581,15 @@ def _engine_options() -> argparse.ArgumentParser:
         type=_probability,
         default=Config.doc_threshold,
         metavar="P",
-        help="call a document spun, and only then restore it, when its probability reaches P (default: %(default)s)",
+        help="call a document spun when its probability reaches P (default: %(default)s)",
+    )
+    g.add_argument(
+        "--restore-threshold",
+        type=_probability,
+        default=Config.restore_threshold,
+        metavar="P",
+        help="edit the wording of a document called spun only when its probability also reaches P; "
+        "below it, spans are reported and the words kept (default: %(default)s)",
     )
     g.add_argument(
         "--span-threshold",

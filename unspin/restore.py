@@ -704,11 +704,11 @@ def _finish(doc: _Doc, config: Config, p_doc: float | None = None) -> Restoratio
     if p_doc is None:
         p_doc = p_new
     spans, edits = [], list(doc.boilerplate)
-    # Only a document called spun is restored: a span's confidence never
-    # exceeds its document's probability, so at the default thresholds this
-    # changes nothing, and a higher doc_threshold leaves borderline
-    # documents' wording alone (their spans are still reported).
-    called_spun = p_doc >= config.doc_threshold
+    # Only a document called spun, and with restore_threshold's certainty,
+    # is restored: a span's confidence never exceeds its document's
+    # probability, so a clean document that reads a little spun (0.5-0.7)
+    # keeps its wording; its spans are still reported.
+    restoring = p_doc >= max(config.doc_threshold, config.restore_threshold)
     for p in props:
         conf = _confidence(p, config) * p_doc
         if conf < config.span_threshold or p.suggestion == p.observed:
@@ -716,7 +716,7 @@ def _finish(doc: _Doc, config: Config, p_doc: float | None = None) -> Restoratio
         spans.append(
             Span(p.start, p.end, p.observed, p.suggestion, round(conf, 4), p.alternatives, p.entry.source)
         )
-        if not called_spun:
+        if not restoring:
             continue
         edits.append(
             Edit(

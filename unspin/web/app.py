@@ -9,7 +9,8 @@ Design
   :class:`~unspin.trace.TraceResult`), used as the OpenAPI schemas
   themselves, so the API cannot drift from the Python API and the CLI's
   JSONL.  Request options are :class:`~unspin.config.Config` field names
-  (``fast``, ``doc_threshold``, ``span_threshold``, ``clean_boilerplate``);
+  (``fast``, ``doc_threshold``, ``restore_threshold``, ``span_threshold``,
+  ``clean_boilerplate``);
   an option left out takes the server's value.
 * **One engine thread.**  The engine is CPU-bound and its language model is
   not safe to call from two threads at once, so every engine call runs on a
@@ -385,10 +386,17 @@ class EngineOptions(BaseModel):
         None, description="Lexicon and word statistics only, no language model: about 100x faster, lower recall."
     )
     doc_threshold: Optional[float] = Field(
-        None, ge=0.0, le=1.0, description="A document is called spun, and only then restored, when its probability reaches this."
+        None, ge=0.0, le=1.0, description="A document is called spun when its probability reaches this."
+    )
+    restore_threshold: Optional[float] = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="A document called spun is restored (its wording edited) only when its probability also "
+        "reaches this; below it, its spans are reported and its words kept.",
     )
     span_threshold: Optional[float] = Field(
-        None, ge=0.0, le=1.0, description="A span is reported (and, in a document called spun, restored) when its confidence reaches this."
+        None, ge=0.0, le=1.0, description="A span is reported (and, in a document restored, edited) when its confidence reaches this."
     )
     clean_boilerplate: Optional[bool] = Field(
         None, description='Remove page boilerplate ("[ad_1]", "Source link", spintax braces).'
@@ -399,7 +407,7 @@ class EngineOptions(BaseModel):
         return config.with_(**changes) if changes else config
 
 
-_CONFIG_FIELDS = ("fast", "doc_threshold", "span_threshold", "clean_boilerplate")
+_CONFIG_FIELDS = ("fast", "doc_threshold", "restore_threshold", "span_threshold", "clean_boilerplate")
 
 _TEXT_DESCRIPTION = (
     f"The text, UTF-8; at most {MAX_TEXT_CHARS:,} characters.  Offsets in the answer are "

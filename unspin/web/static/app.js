@@ -151,6 +151,7 @@
       clean_boilerplate: $("opt-clean").checked,
       span_threshold: Number($("opt-span").value),
       doc_threshold: Number($("opt-doc").value),
+      restore_threshold: Number($("opt-restore").value),
     };
   }
 
@@ -934,6 +935,7 @@
     $("opt-clean").checked = !!s.config.clean_boilerplate;
     $("opt-span").value = s.config.span_threshold;
     $("opt-doc").value = s.config.doc_threshold;
+    $("opt-restore").value = s.config.restore_threshold;
     syncOutputs();
     const mode = $("server-mode");
     mode.textContent = s.trace ? `source index: ${fmtInt(s.index_documents || 0)} documents` : "";
@@ -946,6 +948,7 @@
   function syncOutputs() {
     $("opt-span-out").textContent = Number($("opt-span").value).toFixed(2);
     $("opt-doc-out").textContent = Number($("opt-doc").value).toFixed(2);
+    $("opt-restore-out").textContent = Number($("opt-restore").value).toFixed(2);
   }
 
   function init() {
@@ -990,6 +993,7 @@
     });
     $("opt-span").addEventListener("input", syncOutputs);
     $("opt-doc").addEventListener("input", syncOutputs);
+    $("opt-restore").addEventListener("input", syncOutputs);
     $("accept-all").addEventListener("click", acceptAll);
     $("reject-all").addEventListener("click", resetAll);
     $("tab-text").addEventListener("click", () => selectTab("text"));
