@@ -245,11 +245,11 @@ def _cores() -> int:
 def _throughput_jobs(texts: _Texts, config: Config, jobs: int) -> dict[str, Any]:
     """Like :func:`_throughput`, on ``jobs`` worker processes as ``scan
     --jobs`` runs them; the workers' start is timed too."""
-    from .cli import DOCS_PER_BATCH
+    from .cli import docs_per_batch
     from .parallel import restore_batches
 
     items = list(texts)  # spun before timing
-    per = max(DOCS_PER_BATCH // jobs, 8)
+    per = docs_per_batch(jobs)
     batches = [items[i : i + per] for i in range(0, len(items), per)]
     t0 = time.perf_counter()
     n = sum(len(outs) for _, outs in restore_batches(batches, list, config, jobs))

@@ -33,6 +33,12 @@ PROG = "unspin"
 #: records (14,849 words), end to end: 16 -> 65.7 s, 64 -> 53.0 s, 128 -> 51.0 s.
 DOCS_PER_BATCH = 64
 
+
+def docs_per_batch(jobs: int) -> int:
+    """Records per batch for ``scan --jobs``: smaller with several workers,
+    so that each has work (``bench`` times its --jobs figure the same way)."""
+    return max(DOCS_PER_BATCH // jobs, 8)
+
 #: Exit status when ``scan`` read records and every one of them failed.
 EXIT_ALL_FAILED = 3
 
@@ -438,8 +444,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     config = _config(args)
     tty = sys.stderr.isatty()
     progress = _Progress(tty)
-    # With several workers, smaller batches so that each has work.
-    per_batch = max(DOCS_PER_BATCH // args.jobs, 8)
+    per_batch = docs_per_batch(args.jobs)
 
     def fail(rec: Any, message: str) -> dict[str, Any]:
         progress.records += 1
