@@ -474,7 +474,8 @@ def test_scoring_from_a_kept_prefix_equals_scoring_in_full():
     tokens, and gives what scoring the whole sequence gives: the same
     log-probabilities and wanted alternatives, including one before the
     shared prefix ends that the base did not gather.  (In float32: bfloat16
-    rounding differs with the shape of a batch.)"""
+    rounding differs with the shape of a batch.  The kept cache is stored
+    in float16, which moves log-probabilities by up to about 0.01 nats.)"""
     import numpy as np
 
     from unspin.lm import Scorer
@@ -494,8 +495,8 @@ def test_scoring_from_a_kept_prefix_equals_scoring_in_full():
     pre = sc.score(var, want, prefixes=[(r, k) if k else None for r, k in zip(r1, n)])
     for a, b in zip(full, pre):
         assert len(a.token_lp) == len(b.token_lp)
-        assert np.abs(a.token_lp - b.token_lp).max() < 1e-4
-        assert all(abs(a.gathered[k] - b.gathered[k]) < 1e-4 for k in a.gathered)
+        assert np.abs(a.token_lp - b.token_lp).max() < 0.03
+        assert all(abs(a.gathered[k] - b.gathered[k]) < 0.03 for k in a.gathered)
     with pytest.raises(ValueError):
         sc.score(var[:1], prefixes=[(r1[0], len(var[0]))])
     # A cache kept while scoring from a prefix is the prefix's plus the
@@ -504,8 +505,10 @@ def test_scoring_from_a_kept_prefix_equals_scoring_in_full():
     whole = sc.score(var, keep=lambda k, r: m[k])
     joined = sc.score(var, keep=lambda k, r: m[k], prefixes=[(r, k) if k else None for r, k in zip(r1, n)])
     for a, b in zip(whole, joined):
-        assert a.kv.shape == b.kv.shape
-        assert float((a.kv - b.kv).abs().max()) < 1e-4
+        assert a.kv.shape == b.kv.shape and a.kv.dtype == b.kv.dtype == sc.kv_dtype
+        err = (a.kv.float() - b.kv.float()).abs().max()
+        print("largest cache difference", float(err), "of", float(a.kv.float().abs().max()))
+        assert float(err) <= 1e-3 * float(a.kv.float().abs().max())
 
 
 @pytest.mark.lm

@@ -81,8 +81,10 @@ def _load(dtype):
     tok = Tokenizer.from_file(str(d / "tokenizer.json"))
     model = _from_cache(d, dtype)
     model.eval()
-    head = model.get_output_embeddings().weight.detach().to(dtype, copy=True)
     body = model.model.to(dtype)
+    # The output layer is tied to the input embeddings: one copy of the
+    # matrix (113 MB in float32) serves both.
+    head = body.embed_tokens.weight.detach()
     return tok, body, head
 
 
@@ -164,8 +166,8 @@ class Scored:
     is log P(tid | ids[:pos+1]), the score of an alternative next token.
     ``kv``, when :meth:`Scorer.score` was asked to keep it, is the attention
     cache of the sequence's first tokens (layers x key/value x heads x
-    tokens x dims): a later sequence that starts with those tokens need not
-    run them through the model again.
+    tokens x dims, in :attr:`Scorer.kv_dtype`): a later sequence that starts
+    with those tokens need not run them through the model again.
     """
 
     token_lp: np.ndarray
@@ -218,6 +220,14 @@ class Scorer:
             raise ValueError(f"dtype {dtype!r}: use 'auto' or one of {', '.join(DTYPES)}")
         self.dtype_name = dtype
         self.dtype = getattr(torch, dtype)
+        # Kept attention caches are stored in 16 bits (46 KB a token in
+        # float32; the restorer keeps hundreds of sentences' worth between
+        # passes and rounds, 0.5 GB for 60 documents).  float16 keeps 11
+        # bits of mantissa: log-probabilities scored from a kept cache move
+        # by at most about 0.01 nats (measured), far finer than the margins
+        # decisions use; the bench's restored texts came out identical.  A
+        # bfloat16 model's cache is stored as computed.
+        self.kv_dtype = torch.float16 if self.dtype == torch.float32 else self.dtype
         t = time.perf_counter()
         self.tokenizer, self.body, self.head = _load(self.dtype)
         self.load_seconds = time.perf_counter() - t
@@ -285,7 +295,7 @@ class Scorer:
             for b0, b1 in cuts:
                 idx = order[b0:b1]
                 lens = [len(seqs[k]) - skip[k] for k in idx]  # tokens run through the model
-                hidden, kv, P = self._forward(seqs, idx, skip, prefixes, keep is not None)
+                hidden, cache, P = self._forward(seqs, idx, skip, prefixes, keep is not None)
                 # Every position that predicts a real next token, flattened.
                 rows_r, rows_t, target_l = [], [], []
                 for r, k in enumerate(idx):
@@ -331,18 +341,18 @@ class Scorer:
                         if 0 < m <= n:
                             out[k].kv = prefixes[k][0].kv[:, :, :, :m].clone()  # type: ignore[index]
                         elif m > n:
-                            own = kv[:, :, r, :, P : P + m - n]
-                            out[k].kv = torch.cat([prefixes[k][0].kv[:, :, :, :n], own], 3) if n else own.clone()  # type: ignore[index]
-                del hidden, kv, H
+                            own = self._row_cache(cache, r, P, P + m - n)
+                            out[k].kv = torch.cat([prefixes[k][0].kv[:, :, :, :n], own], 3) if n else own  # type: ignore[index]
+                del hidden, cache, H
                 _trim_heap()
         return out  # type: ignore[return-value]
 
     def _forward(self, seqs, idx, skip, prefixes, want_kv: bool):
         """The model body over rows ``idx`` of ``seqs`` (each without its first
         ``skip[k]`` tokens, whose attention cache comes from its prefix):
-        last hidden states, and with ``want_kv`` the attention cache as one
-        tensor (layers x key/value x rows x heads x tokens x dims) whose
-        tokens are the longest prefix's padded length, then each row's own."""
+        last hidden states, and with ``want_kv`` the model's attention cache
+        (see :meth:`_row_cache`), whose tokens are the longest prefix's
+        padded length ``P``, then each row's own."""
         torch = self.torch
         B = len(idx)
         T = max(len(seqs[k]) - skip[k] for k in idx)
@@ -361,7 +371,7 @@ class Scorer:
             # each row's own tokens take up their positions after its prefix.
             some = next(prefixes[k][0].kv for k in idx if skip[k])
             L, _, heads, _, dims = some.shape
-            past = torch.zeros((L, 2, B, heads, P, dims), dtype=some.dtype)
+            past = torch.zeros((L, 2, B, heads, P, dims), dtype=self.dtype)
             pmask = torch.zeros((B, P), dtype=torch.long)
             for r, k in enumerate(idx):
                 if skip[k]:
@@ -371,11 +381,17 @@ class Scorer:
             kwargs["position_ids"] = torch.tensor([skip[k] for k in idx])[:, None] + torch.arange(T)[None, :]
             kwargs["cache"] = DynamicCache(ddp_cache_data=[(past[l, 0], past[l, 1]) for l in range(L)])
         res = self.body(input_ids=ids, attention_mask=mask, **kwargs)
-        kv = None
-        if want_kv:
-            cache = res.past_key_values
-            kv = torch.stack([torch.stack([lay.keys, lay.values]) for lay in cache.layers])
-        return res.last_hidden_state, kv, P
+        return res.last_hidden_state, (res.past_key_values if want_kv else None), P
+
+    def _row_cache(self, cache, r: int, a: int, b: int):
+        """Tokens ``a:b`` of batch row ``r`` of the model's attention cache,
+        as one tensor (layers x key/value x heads x tokens x dims) in
+        :attr:`kv_dtype`.  Row by row, so that only what is kept is copied."""
+        torch = self.torch
+        kd = self.kv_dtype
+        return torch.stack(
+            [torch.stack([lay.keys[r, :, a:b].to(kd), lay.values[r, :, a:b].to(kd)]) for lay in cache.layers]
+        )
 
     def _head(self, H, target, w_rows: list[int], w_tids: list[int]):
         """The output layer over hidden states ``H``: log-probability of each
