@@ -98,6 +98,8 @@ def analyse(texts, labels, truths, fast: bool):
                     "gain": p.lm_gain,
                     "channel": channel_score(p.entry),
                     "source": p.entry.source,
+                    "observed": p.observed,
+                    "suggestion": p.suggestion,
                     "ok": ok,
                 }
             )
@@ -120,19 +122,25 @@ def main(argv=None) -> int:
         lines = Path(args.from_dump).read_text().splitlines()
         meta, recs = json.loads(lines[0]), [json.loads(x) for x in lines[1:]]
         n_docs = meta["documents"]
+        # The time the language model (or n-gram) scoring took when the dump was made.
+        dt = meta.get("scoring_seconds", float("nan"))
     else:
         n_docs, texts, labels, truths = build_items(args.docs, args.rate)
         recs = list(analyse(texts, labels, truths, args.fast))
+        dt = time.perf_counter() - t0
         if args.dump:
             with open(args.dump, "w") as fh:
-                fh.write(json.dumps({"documents": n_docs, "mode": mode, "rate": args.rate}) + "\n")
+                meta = {"documents": n_docs, "mode": mode, "rate": args.rate, "scoring_seconds": round(dt, 1)}
+                fh.write(json.dumps(meta) + "\n")
                 for r in recs:
                     fh.write(json.dumps(r) + "\n")
-    dt = time.perf_counter() - t0
 
     span_X, span_y, doc_X, doc_y = [], [], [], []
     for r in recs:
-        props = [SimpleNamespace(score=s["score"], doc_score=s.get("doc_score")) for s in r["slots"]]
+        props = [
+            SimpleNamespace(score=s["score"], doc_score=s["doc_score"], observed=s["observed"], suggestion=s["suggestion"])
+            for s in r["slots"]
+        ]
         doc_X.append(doc_vector(features(props, r["words"])))
         doc_y.append(r["label"])
         if r["label"]:

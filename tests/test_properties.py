@@ -391,14 +391,32 @@ def test_document_evidence_is_the_pass_two_score():
     from unspin import restore
     from unspin.detect import features
 
-    switched = SimpleNamespace(score=4.0, doc_score=-1.0)
-    fast = SimpleNamespace(score=2.0, doc_score=None)
+    switched = SimpleNamespace(score=4.0, doc_score=-1.0, observed="perished", suggestion="died")
+    fast = SimpleNamespace(score=2.0, doc_score=None, observed="stated", suggestion="said")
     f = features([switched, fast], 100)
     assert f["n_pos"] == 1.0 and f["pos_mass"] == 2.0
     p = _proposal(8, "perished", "died")
     p.score, p.doc_score = 4.0, -1.0
     (back,) = restore._recall(tuple(restore._remember([p], 0)), 0)
     assert (back.score, back.doc_score) == (4.0, -1.0)
+
+
+def test_a_repeated_pair_is_one_piece_of_document_evidence():
+    """The same (form, suggestion) pair seven times in a document counts
+    once, at its best score; other pairs, and the same form with another
+    suggestion, count apart.  Case and spacing do not make a pair new."""
+    from types import SimpleNamespace
+
+    from unspin.detect import evidence, features
+
+    def slot(obs, sug, score):
+        return SimpleNamespace(score=score, doc_score=None, observed=obs, suggestion=sug)
+
+    tune = [slot("tune" if k else "Tune", "song" if k else "Song", 1.0 + k) for k in range(7)]
+    others = [slot("stated", "said", 3.0), slot("tune", "melody", 0.5), slot("go  to", "visit", -2.0)]
+    assert sorted(evidence(tune + others)) == [-2.0, 0.5, 3.0, 7.0]
+    f = features(tune + others, 200)
+    assert f["n_pos"] == 3.0 and f["capped_mass"] == 10.5 and f["slots"] == 10.0
 
 
 @pytest.mark.parametrize("value, expected", [("float32", "float32"), ("bfloat16", "bfloat16"), ("", None), ("fp16", ValueError)])

@@ -10,8 +10,9 @@ too ("stated", "financial institution" are English), but there the original
 form is already the natural one, so the margin is small or negative.
 
 So the evidence is the restorer's own decision score per slot (LM gain plus
-channel prior, see ``unspin.restore``), summarised per document as
-``pos_rate`` (slots with a positive score per 100 words) and ``pos_mass``
+channel prior, see ``unspin.restore``), taken once per distinct (form,
+suggestion) pair (see :func:`evidence`) and summarised per document as
+``pos_rate`` (pairs with a positive score per 100 words) and ``pos_mass``
 (their summed score per 100 words).  A logistic model turns these into a
 probability; its coefficients were fitted on the *train* split of the
 synthetic benchmark (spun and clean documents, ``benchmarks/calibrate.py``)
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from .config import DEFAULT, Config
 from .records import Detection
+from .text import norm
 
 # Logistic coefficients per mode ("lm", "fast"): "doc" is (intercept, then
 # one weight per doc_vector entry); "span" likewise for span_vector.  Fitted by benchmarks/calibrate.py on the train split; the
@@ -74,12 +76,29 @@ def span_confidence(lm_gain: float, channel: float, source: str, config: Config 
     return _sigmoid(z)
 
 
+def evidence(proposals) -> list[float]:
+    """The document's evidence: one score per distinct (observed form,
+    suggestion) pair, its best.
+
+    A slot's score is its pass-2 score where it has one (see
+    unspin.restore._Proposal.doc_score).  A pair that recurs is one
+    decision, not several: an article about a song says "tune" seven times
+    and the lexicon's "tune" -> "song" fits each time, while a spinner's
+    page shows many different pairs.  Counted per slot, such repeats made
+    clean documents on a single topic read as spun.
+    """
+    best: dict[tuple[str, str], float] = {}
+    for p in proposals:
+        x = p.score if p.doc_score is None else p.doc_score
+        key = (norm(p.observed), norm(p.suggestion))
+        if key not in best or x > best[key]:
+            best[key] = x
+    return list(best.values())
+
+
 def features(proposals, words: int) -> dict[str, float]:
     w = max(words, 1)
-    # A slot's document evidence is its pass-2 score where it has one (see
-    # unspin.restore._Proposal.doc_score).
-    scores = [p.score if p.doc_score is None else p.doc_score for p in proposals]
-    pos = [x for x in scores if x > 0]
+    pos = [x for x in evidence(proposals) if x > 0]
     return {
         "pos_rate": 100.0 * len(pos) / w,
         "pos_mass": 100.0 * sum(pos) / w,
