@@ -117,14 +117,16 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     mode = "fast" if args.fast else "lm"
 
-    t0 = time.perf_counter()
     if args.from_dump:
         lines = Path(args.from_dump).read_text().splitlines()
         meta, recs = json.loads(lines[0]), [json.loads(x) for x in lines[1:]]
+        if any("observed" not in s for r in recs for s in r["slots"]):
+            ap.error(f"{args.from_dump} predates pair-level evidence (no 'observed' per slot): dump it again")
         n_docs = meta["documents"]
         # The time the language model (or n-gram) scoring took when the dump was made.
         dt = meta.get("scoring_seconds", float("nan"))
     else:
+        t0 = time.perf_counter()
         n_docs, texts, labels, truths = build_items(args.docs, args.rate)
         recs = list(analyse(texts, labels, truths, args.fast))
         dt = time.perf_counter() - t0
