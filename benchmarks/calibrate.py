@@ -95,6 +95,7 @@ def analyse(texts, labels, truths, fast: bool):
                     "score": p.score,
                     # what the document model reads at run time (see detect.features)
                     "doc_score": p.doc_score,
+                    "doc_suggestion": p.doc_suggestion,
                     "gain": p.lm_gain,
                     "channel": channel_score(p.entry),
                     "source": p.entry.source,
@@ -140,7 +141,13 @@ def main(argv=None) -> int:
     span_X, span_y, doc_X, doc_y = [], [], [], []
     for r in recs:
         props = [
-            SimpleNamespace(score=s["score"], doc_score=s["doc_score"], observed=s["observed"], suggestion=s["suggestion"])
+            SimpleNamespace(
+                score=s["score"],
+                doc_score=s["doc_score"],
+                observed=s["observed"],
+                suggestion=s["suggestion"],
+                doc_suggestion=s.get("doc_suggestion"),  # dumps before pass 2's suggestion was kept
+            )
             for s in r["slots"]
         ]
         doc_X.append(doc_vector(features(props, r["words"])))

