@@ -82,11 +82,12 @@ def evidence(proposals) -> list[float]:
 
     A slot's score is its pass-2 score where it has one, with the suggestion
     pass 2 scored (see unspin.restore._Proposal.doc_score): pass 3 may take
-    a slot's runner-up, but the document model reads one hypothesis per slot.  A pair that recurs is one
-    decision, not several: an article about a song says "tune" seven times
-    and the lexicon's "tune" -> "song" fits each time, while a spinner's
-    page shows many different pairs.  Counted per slot, such repeats made
-    clean documents on a single topic read as spun.
+    a slot's runner-up, but the document model reads one hypothesis per
+    slot.  A pair that recurs is one decision, not several: an article
+    about a song says "tune" seven times and the lexicon's "tune" -> "song"
+    fits each time, while a spinner's page shows many different pairs.
+    Counted per slot, such repeats made clean documents on a single topic
+    read as spun.
     """
     best: dict[tuple[str, str], float] = {}
     for p in proposals:

@@ -704,10 +704,16 @@ def _sentence(
     return out
 
 
+def _scored(props: Iterable[_Proposal]) -> list[_Proposal]:
+    """The proposals the language model (or --fast's n-grams) could score:
+    what the document model and the decisions read."""
+    return [p for p in props if p.score > float("-inf")]
+
+
 def _finish(doc: _Doc, config: Config, p_doc: float | None = None) -> Restoration:
     """Decide a document's edits.  ``p_doc``, when given, is its spun
     probability from an earlier round, used instead of this round's."""
-    props = sorted((p for p in doc.proposals if p.score > float("-inf")), key=lambda p: p.start)
+    props = sorted(_scored(doc.proposals), key=lambda p: p.start)
     if not doc.english:
         det = Detection(0.0, False, [], doc.words, "non-en", {})
         return Restoration(doc.text, [], det)
@@ -897,26 +903,23 @@ def _settled(docs: dict[int, _Doc], queue: list[_Sentence], config: Config, read
     Most documents in a corpus are clean, and for them pass 3 was work
     without effect.
     """
-    by_doc: dict[int, list[_Proposal]] | None = None
+    by_doc: dict[int, list[_Proposal]] = {}
+    for s in queue:
+        by_doc.setdefault(s.doc, []).extend(s.proposals)
     known: dict[int, bool] = {}
 
     def settled(sent: _Sentence) -> bool:
-        nonlocal by_doc
         di = sent.doc
         if di == reading:
             return False
         if di not in known:
-            if by_doc is None:
-                by_doc = {}
-                for s in queue:
-                    by_doc.setdefault(s.doc, []).extend(s.proposals)
             mine = by_doc[di]
             # A slot pass 2 could not score but whose runner-up pass 3 may
             # score would join the document's evidence: not settled.
             if any(p.score == float("-inf") and p.runner is not None for p in mine):
                 known[di] = False
             else:
-                props = [p for p in docs[di].proposals + mine if p.score > float("-inf")]
+                props = _scored(docs[di].proposals + mine)
                 known[di] = document_probability(props, docs[di].words, config)[0] < config.span_threshold
         return known[di]
 
