@@ -71,8 +71,9 @@ def span_vector(lm_gain: float, channel: float, source: str) -> list[float]:
 
 def span_confidence(lm_gain: float, channel: float, source: str, config: Config = DEFAULT) -> float:
     """P(slot was spun from its suggestion | its document is spun)."""
-    w = calibration()[_mode(config)]["span"]
-    z = w[0] + sum(wi * xi for wi, xi in zip(w[1:], span_vector(lm_gain, channel, source)))
+    w = calibration()["fast" if config.fast else "lm"]["span"]
+    # w . span_vector(...), unrolled (a hot path); the same sum, in the same order.
+    z = w[0] + (w[1] * lm_gain + w[2] * channel + w[3] * (1.0 if source == "moby" else 0.0))
     return _sigmoid(z)
 
 

@@ -117,7 +117,7 @@ def _confidence(p: "_Proposal", config: Config) -> float:
     return span_confidence(p.lm_gain, channel_score(p.entry), p.entry.source, config)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Proposal:
     start: int  # absolute char offsets of the observed form
     end: int
@@ -177,10 +177,34 @@ def _slots(text: str, toks: list[Token], lex: Lexicon, skip: list[tuple[int, int
     """
     if skip:
         toks = [t for t in toks if not _inside(t, skip)]
-    low = [t.text.replace("’", "'").lower() for t in toks]
-    isw = [t.text[0].isalnum() or t.text[0] == "_" for t in toks]
-    out = []
     n = len(toks)
+    if not n:
+        return []
+    words = [t.text for t in toks]
+    base, stop = toks[0].start, toks[-1].end
+    low_all = text[base:stop].lower()
+    if len(low_all) == stop - base:
+        # Lower-casing kept every character's place: slice the tokens'
+        # keys out of it (cheaper than lower-casing token by token).
+        low_all = low_all.replace("’", "'")
+        low = [low_all[t.start - base : t.end - base] for t in toks]
+    else:
+        low = [w.replace("’", "'").lower() for w in words]
+    isw = [w[0].isalnum() or w[0] == "_" for w in words]
+    # The nearest word on each side of every token (n-gram context).
+    left_of: list[str | None] = [None] * n
+    right_of: list[str | None] = [None] * n
+    last = None
+    for k in range(n):
+        left_of[k] = last
+        if isw[k]:
+            last = words[k]
+    last = None
+    for k in range(n - 1, -1, -1):
+        right_of[k] = last
+        if isw[k]:
+            last = words[k]
+    out = []
     has_prefix, lookup, width = lex.has_prefix, lex.lookup, lex.max_tokens
     for i in range(n):
         if not isw[i]:
@@ -190,7 +214,7 @@ def _slots(text: str, toks: list[Token], lex: Lexicon, skip: list[tuple[int, int
         for j in range(i, min(n, i + width)):
             tj = toks[j]
             if j > i:
-                if not isw[j] and tj.text != ".":
+                if not isw[j] and words[j] != ".":
                     break
                 key = key + (" " if tj.start > toks[j - 1].end else "") + low[j]
             if not has_prefix(key):
@@ -198,29 +222,30 @@ def _slots(text: str, toks: list[Token], lex: Lexicon, skip: list[tuple[int, int
             found = lookup(key)
             if not found:
                 continue
-            cands = []
-            for ent in found:
+            upper = words[i][:1].isupper()
+            if upper and i > 0:
                 # A capitalised word inside a sentence is usually a name:
                 # only the phrase tables (which list such cases) may touch it.
-                if ent.source == "moby" and t0.text[:1].isupper() and i > 0:
+                cands = [ent for ent in found if ent.source != "moby"]
+                if not cands:
                     continue
-                cands.append(ent)
-            if cands:
-                out.append(
-                    _Proposal(
-                        t0.start,
-                        tj.end,
-                        text[t0.start : tj.end],
-                        "",
-                        cands[0],
-                        0.0,
-                        [],
-                        cands=cands,
-                        midcap=t0.text[:1].isupper() and i > 0 and toks[i - 1].text not in _OPENERS,
-                        left=next((toks[k].text for k in range(i - 1, -1, -1) if isw[k]), None),
-                        right=next((toks[k].text for k in range(j + 1, n) if isw[k]), None),
-                    )
+            else:
+                cands = list(found)
+            out.append(
+                _Proposal(
+                    t0.start,
+                    tj.end,
+                    text[t0.start : tj.end],
+                    "",
+                    cands[0],
+                    0.0,
+                    [],
+                    cands=cands,
+                    midcap=upper and i > 0 and words[i - 1] not in _OPENERS,
+                    left=left_of[i],
+                    right=right_of[j],
                 )
+            )
     return out
 
 
@@ -235,6 +260,9 @@ def _inside(t: Token | _Proposal, spans: list[tuple[int, int]]) -> bool:
 def _windows(toks: list[Token], s: int, e: int, max_words: int) -> Iterator[tuple[int, int, list[Token]]]:
     """Split sentence ``[s, e)``, tokenised as ``toks``, into windows of at
     most ``max_words`` words: (start, end, the window's tokens)."""
+    if len(toks) <= max_words:  # so are its words: the common case
+        yield (s, e, toks)
+        return
     words = [k for k, t in enumerate(toks) if t.is_word]
     if len(words) <= max_words:
         yield (s, e, toks)
@@ -634,7 +662,7 @@ def _non_overlapping(props: list[_Proposal], key) -> list[_Proposal]:
 
 
 def _score_fast(sent: _Sentence, text: str) -> None:
-    from .ngram import phrase_logp
+    from .ngram import bigram_logp, phrase_logp, unigram_logp
 
     kept = []
     for p in sent.proposals:
@@ -643,19 +671,41 @@ def _score_fast(sent: _Sentence, text: str) -> None:
             # "Top Minister"); only the LM may touch capitalised words.
             continue
         left, right = p.left, p.right
-        obs = phrase_logp(_words(p.observed), left, right)
+        observed = p.observed
+        obs = phrase_logp(_words(observed), left, right)
+        # Lower-case observed text gives every candidate its own casing
+        # (match_case would return it unchanged): the common case, skipped.
+        plain = observed.islower() and "’" not in observed
         scored = []
         for ent in p.cands:
-            surf = match_case(ent.original, p.observed)
-            gain = phrase_logp(_words(surf), left, right) - obs
+            surf = ent.original if plain else match_case(ent.original, observed)
+            ws = _words(surf)
+            if len(ws) == 1:
+                # phrase_logp of one word, inlined (the hot path), in the
+                # same order of additions.
+                w = ws[0]
+                lp = bigram_logp(left, w) if left else unigram_logp(w)
+                if right is not None:
+                    lp += bigram_logp(w, right)
+            else:
+                lp = phrase_logp(ws, left, right)
+            gain = lp - obs
             scored.append((gain + channel_score(ent), gain, surf, ent))
-        scored.sort(key=lambda x: -x[0])
+        scored.sort(key=_first_desc)
         best = scored[0]
         p.score, p.lm_gain, p.suggestion, p.entry = best
         p.prescore = best[0]
         p.alternatives = list(dict.fromkeys(s for _, _, s, _ in scored[1:4] if s != best[2]))
         kept.append(p)
-    sent.proposals = _non_overlapping(kept, key=lambda p: p.score)
+    sent.proposals = _non_overlapping(kept, key=_score_of)
+
+
+def _first_desc(x: tuple) -> float:
+    return -x[0]
+
+
+def _score_of(p: _Proposal) -> float:
+    return p.score
 
 
 @lru_cache(maxsize=100_000)

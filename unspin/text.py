@@ -21,6 +21,9 @@ _TOKEN_RE = re.compile(
     re.VERBOSE,
 )
 
+# The word alternative of _TOKEN_RE alone (for counting words).
+_WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*(?:\.\d+)*")
+
 # Sentence ends: ., ! or ? (optionally followed by closing quotes/brackets)
 # then whitespace; or a line break.  Good enough for scoring context: a wrong
 # split only shortens the context the language model sees.
@@ -128,7 +131,14 @@ def word_count(text: str) -> int:
     >>> word_count("The 2 presidents, just about.")
     5
     """
-    return sum(1 for t in _TOKEN_RE.finditer(text) if t.group()[0].isalnum())
+    # The word alternative alone finds the same words (a punctuation token
+    # is one character, which the scan skips instead), and \w is isalnum()
+    # or "_": so the count is the matches less those that begin with "_".
+    found = _WORD_RE.findall(text)
+    n = len(found)
+    if "_" in text:
+        n -= sum(1 for w in found if w[0] == "_")
+    return n
 
 
 @lru_cache(maxsize=200_000)
