@@ -446,6 +446,22 @@ def test_model_dtype_choice(monkeypatch, value, expected):
         lm.best_dtype.cache_clear()
 
 
+@pytest.mark.parametrize("given_env, expected", [(None, "16"), ("1024", "1024")])
+def test_kernel_cache_is_bounded_unless_the_user_says(given_env, expected):
+    """Importing the model module bounds oneDNN's kernel cache (it only grew
+    with every batch shape), and leaves a capacity the user set alone."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    if given_env is not None:
+        env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = given_env
+    code = "import os, unspin.lm; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert p.stdout.strip() == expected
+
+
 @SETTINGS
 @given(
     st.lists(st.tuples(st.integers(1, 120), st.integers(0, 80)), max_size=300),
