@@ -650,11 +650,20 @@ def _apply_local(sent: _Sentence, runners: bool = False) -> tuple[str, list[tupl
 
 
 def _non_overlapping(props: list[_Proposal], key) -> list[_Proposal]:
+    """The best of ``props`` by ``key`` that no better one overlaps, in
+    text order."""
     chosen: list[_Proposal] = []
     for p in sorted(props, key=lambda p: -key(p)):
-        if all(p.end <= q.start or q.end <= p.start for q in chosen):
+        for q in chosen:
+            if p.start < q.end and q.start < p.end:
+                break
+        else:
             chosen.append(p)
-    return sorted(chosen, key=lambda p: p.start)
+    return sorted(chosen, key=_start_of)
+
+
+def _start_of(p: _Proposal) -> int:
+    return p.start
 
 
 # --------------------------------------------------------------------------
