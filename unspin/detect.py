@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 from functools import lru_cache
+from operator import mul
 from pathlib import Path
 
 from .config import DEFAULT, Config
@@ -71,9 +72,8 @@ def span_vector(lm_gain: float, channel: float, source: str) -> list[float]:
 
 def span_confidence(lm_gain: float, channel: float, source: str, config: Config = DEFAULT) -> float:
     """P(slot was spun from its suggestion | its document is spun)."""
-    w = calibration()["fast" if config.fast else "lm"]["span"]
-    # w . span_vector(...), unrolled (a hot path); the same sum, in the same order.
-    z = w[0] + (w[1] * lm_gain + w[2] * channel + w[3] * (1.0 if source == "moby" else 0.0))
+    w = calibration()[_mode(config)]["span"]
+    z = w[0] + sum(map(mul, w[1:], span_vector(lm_gain, channel, source)))
     return _sigmoid(z)
 
 

@@ -56,6 +56,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
+from operator import attrgetter, itemgetter
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .config import DEFAULT, Config
@@ -659,11 +660,7 @@ def _non_overlapping(props: list[_Proposal], key) -> list[_Proposal]:
                 break
         else:
             chosen.append(p)
-    return sorted(chosen, key=_start_of)
-
-
-def _start_of(p: _Proposal) -> int:
-    return p.start
+    return sorted(chosen, key=attrgetter("start"))
 
 
 # --------------------------------------------------------------------------
@@ -671,7 +668,7 @@ def _start_of(p: _Proposal) -> int:
 
 
 def _score_fast(sent: _Sentence, text: str) -> None:
-    from .ngram import bigram_logp, phrase_logp, unigram_logp
+    from .ngram import phrase_logp
 
     kept = []
     for p in sent.proposals:
@@ -688,33 +685,15 @@ def _score_fast(sent: _Sentence, text: str) -> None:
         scored = []
         for ent in p.cands:
             surf = ent.original if plain else match_case(ent.original, observed)
-            ws = _words(surf)
-            if len(ws) == 1:
-                # phrase_logp of one word, inlined (the hot path), in the
-                # same order of additions.
-                w = ws[0]
-                lp = bigram_logp(left, w) if left else unigram_logp(w)
-                if right is not None:
-                    lp += bigram_logp(w, right)
-            else:
-                lp = phrase_logp(ws, left, right)
-            gain = lp - obs
+            gain = phrase_logp(_words(surf), left, right) - obs
             scored.append((gain + channel_score(ent), gain, surf, ent))
-        scored.sort(key=_first_desc)
+        scored.sort(key=itemgetter(0), reverse=True)  # stable: ties keep lexicon order
         best = scored[0]
         p.score, p.lm_gain, p.suggestion, p.entry = best
         p.prescore = best[0]
         p.alternatives = list(dict.fromkeys(s for _, _, s, _ in scored[1:4] if s != best[2]))
         kept.append(p)
-    sent.proposals = _non_overlapping(kept, key=_score_of)
-
-
-def _first_desc(x: tuple) -> float:
-    return -x[0]
-
-
-def _score_of(p: _Proposal) -> float:
-    return p.score
+    sent.proposals = _non_overlapping(kept, key=attrgetter("score"))
 
 
 @lru_cache(maxsize=100_000)

@@ -13,16 +13,9 @@ from typing import Iterator, NamedTuple
 # A word: letters/digits, joined by internal apostrophes (straight or curly),
 # hyphens or dots between digits ("isn't", "Putin’s", "side-by-side", "0.25").
 # Anything else that is not space is a one-character punctuation token.
-_TOKEN_RE = re.compile(
-    r"""
-    (?:\w+(?:['’\-]\w+)*(?:\.\d+)*)   # word, contraction, hyphenated, decimal
-    | [^\w\s]                          # a single punctuation mark
-    """,
-    re.VERBOSE,
-)
-
-# The word alternative of _TOKEN_RE alone (for counting words).
-_WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*(?:\.\d+)*")
+_WORD = r"\w+(?:['’\-]\w+)*(?:\.\d+)*"  # word, contraction, hyphenated, decimal
+_TOKEN_RE = re.compile(rf"{_WORD}|[^\w\s]")  # or a single punctuation mark
+_WORD_RE = re.compile(_WORD)  # words alone (for counting them)
 
 # Sentence ends: ., ! or ? (optionally followed by closing quotes/brackets)
 # then whitespace; or a line break.  Good enough for scoring context: a wrong
