@@ -30,7 +30,7 @@ from unspin.learn import (
     format_table,
     learn,
 )
-from unspin.learn_bench import _reproduces, hidden_split, score_entries
+from unspin.learn_bench import _reproduces, format_learn_table, hidden_split, score_entries
 from unspin.lexicon import load_lexicon, read_table
 
 corpus = pytest.importorskip("unspin.corpus")
@@ -352,3 +352,26 @@ def test_cli_learn_errors_are_clear(tmp_path):
     assert p.returncode == 2 and "min-overrep" in p.stderr
     p = _unspin("learn", str(empty), "-o", str(empty))
     assert p.returncode == 2 and "input file" in p.stderr
+
+
+def test_learn_bench_table_reports_time_and_memory():
+    r = {
+        "mode": "accurate",
+        "salt": "test",
+        "spinner": {"rows": 470, "rate": 0.5},
+        "hidden": {
+            "documents": 3043, "words": 373257, "spinner_edits": 12866, "entries": 80, "correct_entries": 67,
+            "coverage": 0.43, "precision_weighted": 0.9, "precision_entries": 0.84,
+            "learn_seconds": 698.7, "words_per_second": 534, "peak_rss_mb": 2101.5,
+        },
+        "recovery": {"docs": 100, "before": 0.0, "after": 0.2, "lift": 0.2},
+        "clean": {"entries": 2, "documents": 3043, "entries_per_1000_docs": 0.66},
+        "seconds": 1880.5,
+        "peak_rss_mb": 2410.0,
+    }
+    text = format_learn_table(r)
+    assert "learning time: 698.7 s (534 words/s), peak memory 2,102 MB" in text
+    assert "whole run: 1880.5 s, peak memory 2,410 MB" in text
+    # Results written before the memory figures existed still print.
+    del r["hidden"]["peak_rss_mb"], r["peak_rss_mb"], r["seconds"]
+    assert "peak memory -" in format_learn_table(r)

@@ -280,6 +280,7 @@ def run_learn_bench(
     learned_out: str | Path | None = None,
 ) -> dict[str, Any]:
     from . import __version__
+    from .bench import _machine, _peak_rss_mb
     from .learn import format_table, learn
     from .spin import spin
 
@@ -329,6 +330,8 @@ def run_learn_bench(
             "words": res.words,
             "learn_seconds": round(learn_seconds, 1),
             "words_per_second": round(res.words / learn_seconds) if learn_seconds else None,
+            # The process's peak so far: counting, the spinner and learning.
+            "peak_rss_mb": round(_peak_rss_mb(), 1),
             **scored,
         }
         log(f"coverage {scored['coverage']:.3f}, precision {scored['precision_weighted']}")
@@ -357,6 +360,12 @@ def run_learn_bench(
         if tortured:
             result["tortured"] = run_tortured(tortured, opts, salt, tortured_limit, log)
     result["seconds"] = round(time.monotonic() - t0, 1)
+    result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    result["machine"] = _machine()
+    if not options.fast:
+        from .lm import get_scorer
+
+        result["lm_dtype"] = get_scorer().dtype_name
     if out_path:
         Path(out_path).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(format_learn_table(result))
@@ -365,6 +374,10 @@ def run_learn_bench(
 
 def _f(x: Any) -> str:
     return "-" if x is None else (f"{x:.3f}" if isinstance(x, float) else str(x))
+
+
+def _mb(x: Any) -> str:
+    return "-" if x is None else f"{x:,.0f} MB"
 
 
 def format_learn_table(r: dict[str, Any]) -> str:
@@ -376,7 +389,8 @@ def format_learn_table(r: dict[str, Any]) -> str:
         f"  learned entries: {h['entries']} ({h['correct_entries']} correct)",
         f"  coverage of the spinner's edits: {_f(h['coverage'])}",
         f"  precision (weighted by use): {_f(h['precision_weighted'])}   (by entry: {_f(h['precision_entries'])})",
-        f"  learning time: {h['learn_seconds']} s ({_f(h['words_per_second'])} words/s)",
+        f"  learning time: {h['learn_seconds']} s ({_f(h['words_per_second'])} words/s), "
+        f"peak memory {_mb(h.get('peak_rss_mb'))}",
         f"  recovery on {rec['docs']} held-out documents: {_f(rec['before'])} -> {_f(rec['after'])} "
         f"(lift {_f(rec['lift'])})",
         f"  clean input: {c['entries']} entries from {c['documents']:,} documents "
@@ -388,4 +402,6 @@ def format_learn_table(r: dict[str, Any]) -> str:
             f"  tortured phrases ({t['held_out_phrases']} held out of {t['list']}): span precision "
             f"{_f(t['span_precision'])}, recall {_f(t['span_recall'])}, suggestion exact {_f(t['suggestion_exact'])}"
         )
+    if "seconds" in r:
+        lines.append(f"  whole run: {r['seconds']} s, peak memory {_mb(r.get('peak_rss_mb'))}")
     return "\n".join(lines)
