@@ -376,11 +376,9 @@ def _f(x: Any) -> str:
     return "-" if x is None else (f"{x:.3f}" if isinstance(x, float) else str(x))
 
 
-def _mb(x: Any) -> str:
-    return "-" if x is None else f"{x:,.0f} MB"
-
-
 def format_learn_table(r: dict[str, Any]) -> str:
+    from .bench import _fmt
+
     h, rec, c = r["hidden"], r["recovery"], r["clean"]
     lines = [
         f"unspin bench learn ({r['mode']}, split salt {r['salt']!r})",
@@ -390,7 +388,7 @@ def format_learn_table(r: dict[str, Any]) -> str:
         f"  coverage of the spinner's edits: {_f(h['coverage'])}",
         f"  precision (weighted by use): {_f(h['precision_weighted'])}   (by entry: {_f(h['precision_entries'])})",
         f"  learning time: {h['learn_seconds']} s ({_f(h['words_per_second'])} words/s), "
-        f"peak memory {_mb(h.get('peak_rss_mb'))}",
+        f"peak memory {_fmt(h.get('peak_rss_mb'), 0)} MB",
         f"  recovery on {rec['docs']} held-out documents: {_f(rec['before'])} -> {_f(rec['after'])} "
         f"(lift {_f(rec['lift'])})",
         f"  clean input: {c['entries']} entries from {c['documents']:,} documents "
@@ -403,5 +401,5 @@ def format_learn_table(r: dict[str, Any]) -> str:
             f"{_f(t['span_precision'])}, recall {_f(t['span_recall'])}, suggestion exact {_f(t['suggestion_exact'])}"
         )
     if "seconds" in r:
-        lines.append(f"  whole run: {r['seconds']} s, peak memory {_mb(r.get('peak_rss_mb'))}")
+        lines.append(f"  whole run: {r['seconds']} s, peak memory {_fmt(r.get('peak_rss_mb'), 0)} MB")
     return "\n".join(lines)
