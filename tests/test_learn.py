@@ -18,10 +18,12 @@ from unspin.learn import (
     LearnOptions,
     _balance,
     _channel,
+    _Context,
     _Counts,
     _deficits,
     _drop_claimed,
     _drop_redundant,
+    _lm_gains,
     _min_gain,
     _plausible,
     _Reference,
@@ -164,6 +166,72 @@ def test_drop_redundant_keeps_one_entry_per_habit():
     # Two habits that share a word: both stay.
     kept = _drop_redundant([_entry("comparable", "similar", 140), _entry("comparable to", "such as", 90)])
     assert len(kept) == 2
+
+
+@pytest.mark.parametrize(
+    "short, long, kept",
+    [
+        # The longer form is a minority of the shorter's occurrences and
+        # rewrites a neighbour too: the shorter habit seen in one context.
+        (("stated", "said", 126), ("he stated", "she said", 27), ["stated"]),
+        (("giant", "large", 108), ("a giant", "a huge", 33), ["giant"]),
+        (("made use of", "used", 120), ("made use of for", "used in", 15), ["made use of"]),
+        # The shorter form occurs almost only inside the longer one.
+        (("complying", "along", 49), ("complying with", "following", 49), ["complying with"]),
+        (("which might", "that can", 18), ("which might be", "that are", 17), ["which might be"]),
+    ],
+)
+def test_drop_redundant_settles_disagreeing_entries(short, long, kept):
+    for entries in ([_entry(*short), _entry(*long)], [_entry(*long), _entry(*short)]):
+        assert [x.spun for x in _drop_redundant(entries)] == kept
+
+
+class _FakeScorer:
+    """A deterministic stand-in for the language model: each sequence's
+    log-probability is a hash of its tokens; counts what it scores."""
+
+    bos_id = 0
+
+    def __init__(self):
+        self.scored = 0
+
+    def encode(self, text):
+        return [ord(ch) for ch in text], [(i, i + 1) for i in range(len(text))]
+
+    def score(self, seqs, batch_size=None):
+        import zlib
+
+        import numpy as np
+
+        self.scored += len(seqs)
+        out = []
+        for seq in seqs:
+            v = zlib.crc32(bytes(str(seq), "ascii")) % 1000 / 100.0 - 5.0
+            out.append(type("R", (), {"token_lp": np.array([v])})())
+        return out
+
+
+def test_staged_verification_stops_early_without_changing_the_outcome(monkeypatch):
+    import unspin.learn as L
+    import unspin.lm as lm
+
+    sentences = [f"Document {i} says the results were stated plainly in report {i}." for i in range(8)]
+    ctxs = [_Context(i, s, s.index("stated"), s.index("stated") + 6, "were", "plainly") for i, s in enumerate(sentences)]
+    pairs = [("stated", o, ctxs) for o in ("said", "told", "noted", "put", "given", "made", "shown", "read")]
+    pairs.append(("stated", "said", ctxs[:5]))  # fewer contexts than the others
+    fake = _FakeScorer()
+    monkeypatch.setattr(lm, "get_scorer", lambda: fake)
+    staged = _lm_gains(pairs, 8, min_win=0.75)
+    staged_cost = fake.scored
+    monkeypatch.setattr(L, "VERIFY_STAGES", ())
+    fake.scored = 0
+    full = _lm_gains(pairs, 8, min_win=0.75)
+    assert fake.scored == 8 + sum(len(c) for _, _, c in pairs)  # observed windows once each
+    for (_, _, c), g, f in zip(pairs, staged, full):
+        assert len(f) == len(c) and g == f[: len(g)]
+        if len(g) < len(f):  # stopped early: it could not have won enough
+            assert sum(x > 0 for x in g) / len(g) < 0.75 and sum(x > 0 for x in f) / len(f) < 0.75
+    assert any(len(g) < len(f) for g, f in zip(staged, full)) and staged_cost < fake.scored
 
 
 def test_drop_claimed_leaves_no_deficit_for_an_unrelated_entry():

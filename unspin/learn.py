@@ -20,8 +20,7 @@ How entries are found
    spinner's habit is spread out).  Clean text is the ``--reference``
    corpus, smoothed with built-in frequencies (``wordfreq`` for words, the
    ``symspellpy`` bigram counts for word pairs, chained for longer n-grams),
-   or the built-in frequencies alone.  Multiword forms must be made of known
-   word pairs.  Forms are examined in order of *excess* occurrences (observed
+   or the built-in frequencies alone.  Forms are examined in order of *excess* occurrences (observed
    minus predicted): those that account for most of a spinner's edits first.
 3. *Candidate originals* for each form: the engine's reverse lexicon, the
    Moby thesaurus read in full (both directions, phrases included, lemmas
@@ -49,11 +48,15 @@ How entries are found
    language model, a pre-score from one pass per context (the candidate's
    first token against the form's tokens, the rest of the candidate from the
    bigram counts) keeps the best :attr:`lm_candidates`, then both versions
-   of each context window are scored; with ``--fast`` the bigram model
-   scores them.  A pair is kept when the original, prior included, reads
-   better in at least :attr:`min_win` of the contexts.  An entry with no
-   lexical tie is dropped when lexically related entries already account
-   for all its original's missing occurrences (:func:`_drop_claimed`).
+   of each context window are scored (in stages: a candidate that can no
+   longer win enough contexts is not scored further); with ``--fast`` the
+   bigram model scores them.  A pair is kept when the original, prior
+   included, reads better in at least :attr:`min_win` of the contexts.  An
+   entry with no lexical tie is dropped when lexically related entries
+   already account for all its original's missing occurrences
+   (:func:`_drop_claimed`), and of two disagreeing entries where one form
+   contains the other, the one that is not a habit of its own is dropped
+   (:func:`_drop_redundant`).
 6. *Confidence*: a logistic score of the share of winning contexts, the
    mean gain, the number of documents and the over-representation; it ranks
    entries for review.  ``unspin bench learn`` measures how precise the kept
@@ -115,6 +118,15 @@ MIN_GAIN_UNRELATED = 5.0
 #: Candidate sources with no lexical tie to the form (see _candidates).
 UNTIED = ("deficit", "context")
 
+#: Shares of a shorter entry's occurrences inside a longer entry that
+#: decide which of two disagreeing entries stays (see _drop_redundant).
+SOLE_SHARE = 0.9
+MINORITY_SHARE = 0.5
+
+#: Contexts after which the language model's verification stops for a
+#: candidate that can no longer win min_win of them (see _lm_gains).
+VERIFY_STAGES = (3, 5)
+
 #: Originals must be ordinary words (wordfreq Zipf scale).
 MIN_ZIPF_ORIGINAL = 3.0
 
@@ -132,7 +144,7 @@ class LearnOptions:
     max_n: int = 4
     #: A spun form must be at least this many times more frequent than in
     #: clean text, and than its original is relative to clean text.
-    min_overrep: float = 3.0
+    min_overrep: float = 2.0
     #: Occurrences (from distinct documents) each candidate is tried in.
     contexts: int = 8
     #: A form occurring on average more than this many times per document
@@ -145,7 +157,7 @@ class LearnOptions:
     min_confidence: float = 0.5
     #: At most this many over-represented forms are examined, the most
     #: over-represented first.
-    max_forms: int = 600
+    max_forms: int = 1200
     #: Candidate originals per form verified by the language model.
     lm_candidates: int = 3
     #: The most under-represented n-grams tried as candidate originals of
@@ -310,23 +322,6 @@ class _Reference:
         if c is None or c.tokens == 0:
             return b
         return math.log((c.count.get(key, 0) + PRIOR_TOKENS * math.exp(b)) / (c.tokens + PRIOR_TOKENS))
-
-
-def _fluent(key: str, ref: "_Reference") -> bool:
-    """Every word pair of a multiword form is a known bigram (built-in counts
-    or the reference corpus): spinners write fluent phrases, and for those
-    the chained clean-text rate is a fair estimate."""
-    from .ngram import _tables
-
-    bigrams = _tables()[0]
-    words = key.split(" ")
-    for a, b in zip(words, words[1:]):
-        if (a, b) in bigrams:
-            continue
-        if ref.counts is not None and ref.counts.count.get(f"{a} {b}", 0) > 0:
-            continue
-        return False
-    return True
 
 
 def _overrep(key: str, sus: _Counts, ref: _Reference) -> float:
@@ -680,32 +675,52 @@ def _ngram_gains(form: str, original: str, ctxs: list[_Context]) -> list[float]:
     return [phrase_logp(ow, c.left, c.right) - phrase_logp(fw, c.left, c.right) for c in ctxs]
 
 
-def _lm_gains(pairs: list[tuple[str, str, list[_Context]]], batch_size: int) -> list[list[float]]:
+def _lm_gains(
+    pairs: list[tuple[str, str, list[_Context]]], batch_size: int, min_win: float = 0.0
+) -> list[list[float]]:
     """Language-model gain of each original over its form, per context.
 
     Each context window is scored once as observed and once per original.
+    The contexts are scored in stages (:data:`VERIFY_STAGES`): a pair that
+    has lost so many contexts that it can no longer win ``min_win`` of them
+    is not scored further, and its list stops there (its share of wins is
+    then below ``min_win`` too), so the outcome is the same as scoring all.
     """
     from .lm import get_scorer
 
     sc = get_scorer()
-    seqs: list[list[int]] = []
-    observed_at: dict[tuple[int, int, int], int] = {}  # (sentence id, a, b) -> seq index
-    jobs: list[tuple[int, int]] = []  # per (pair, context): (observed seq, variant seq)
-    for form, original, ctxs in pairs:
-        for c in ctxs:
-            key = (id(c.sentence), c.a, c.b)
-            if key not in observed_at:
-                observed_at[key] = len(seqs)
-                seqs.append([sc.bos_id] + sc.encode(_window(c.sentence, c.a, c.b)[0])[0])
-            rep = match_case(original, c.observed)
-            jobs.append((observed_at[key], len(seqs)))
-            seqs.append([sc.bos_id] + sc.encode(_window(c.with_(rep), c.a, c.a + len(rep))[0])[0])
-    sums = [float(r.token_lp.sum()) for r in sc.score(seqs, batch_size=batch_size)]
-    out: list[list[float]] = []
-    k = 0
-    for form, original, ctxs in pairs:
-        out.append([sums[v] - sums[o] for o, v in jobs[k : k + len(ctxs)]])
-        k += len(ctxs)
+    out: list[list[float]] = [[] for _ in pairs]
+    observed: dict[tuple[int, int, int], float] = {}  # (sentence id, a, b) -> log-probability
+    live = list(range(len(pairs)))
+    done = 0
+    for stage in (*VERIFY_STAGES, None):
+        seqs: list[list[int]] = []
+        obs_at: dict[tuple[int, int, int], int] = {}
+        jobs: list[tuple[int, tuple[int, int, int], int]] = []  # (pair, observed key, variant seq)
+        for i in live:
+            form, original, ctxs = pairs[i]
+            for c in ctxs[done:stage]:
+                key = (id(c.sentence), c.a, c.b)
+                if key not in observed and key not in obs_at:
+                    obs_at[key] = len(seqs)
+                    seqs.append([sc.bos_id] + sc.encode(_window(c.sentence, c.a, c.b)[0])[0])
+                rep = match_case(original, c.observed)
+                jobs.append((i, key, len(seqs)))
+                seqs.append([sc.bos_id] + sc.encode(_window(c.with_(rep), c.a, c.a + len(rep))[0])[0])
+        sums = [float(r.token_lp.sum()) for r in sc.score(seqs, batch_size=batch_size)]
+        observed.update((key, sums[j]) for key, j in obs_at.items())
+        for i, key, v in jobs:
+            out[i].append(sums[v] - observed[key])
+        if stage is None:
+            break
+        done = stage
+        # Still able to win min_win of its contexts if it wins all the rest?
+        live = [
+            i
+            for i in live
+            if len(pairs[i][2]) > done
+            and sum(x > 0 for x in out[i]) + len(pairs[i][2]) - done >= min_win * len(pairs[i][2])
+        ]
     return out
 
 
@@ -852,8 +867,6 @@ def learn(
                 continue
             if not any(ch.isalpha() for ch in key):
                 continue
-            if " " in key and not _fluent(key, ref):
-                continue
             ov = _overrep(key, sus, ref)
             if ov >= math.log(options.min_overrep):
                 # Ranked by excess occurrences: the forms that account for
@@ -916,7 +929,9 @@ def learn(
             gains = [_ngram_gains(f, o, ctxs[f]) for f, o, *_ in shortlist]
         else:
             say(f"verifying {len(shortlist):,} candidates with the language model")
-            gains = _lm_gains([(f, o, ctxs[f]) for f, o, *_ in shortlist], options.engine.batch_size)
+            gains = _lm_gains(
+                [(f, o, ctxs[f]) for f, o, *_ in shortlist], options.engine.batch_size, options.min_win
+            )
 
         best: dict[str, Learned] = {}
         for (form, o, src, prior, need), g in zip(shortlist, gains):
@@ -987,12 +1002,22 @@ def _drop_redundant(entries: list[Learned]) -> list[Learned]:
 
     When a shorter kept entry inside a longer one makes the same rewrite
     ("within the" -> "in the" inside "within the park" -> "in the park"),
-    the longer one is redundant.  When they disagree, the longer form
-    accounts for most of the shorter one's occurrences and the shorter's
-    original is part of the longer's, the shorter is a side effect of the
-    longer ("system" -> "economy" beside "economic system" -> "economy") and
-    is dropped.  Otherwise they are two habits ("comparable" -> "similar",
-    "comparable to" -> "such as") and both stay.
+    the longer one is redundant.  When they disagree:
+
+    - the shorter form occurs almost only inside the longer one
+      (:data:`SOLE_SHARE`): it is not a habit of its own ("complying" ->
+      "along" beside "complying with" -> "following"), and is dropped;
+    - the longer form accounts for most of the shorter one's occurrences and
+      the shorter's original is part of the longer's: the shorter is a side
+      effect of the longer ("system" -> "economy" beside "economic system"
+      -> "economy"), and is dropped;
+    - the longer form is a minority of the shorter one's occurrences
+      (:data:`MINORITY_SHARE`): it is the shorter habit in one context,
+      where the language model prefers a rewrite of a neighbour too ("he
+      stated" -> "she said" beside "stated" -> "said", "a giant" -> "a
+      huge" beside "giant" -> "large"), and is dropped;
+    - otherwise they are two habits ("comparable" -> "similar", "comparable
+      to" -> "such as") and both stay.
     """
     drop: set[str] = set()
     for long in entries:
@@ -1006,8 +1031,12 @@ def _drop_redundant(entries: list[Learned]) -> list[Learned]:
                     continue
                 if " ".join(L[:i] + short.original.split(" ") + L[i + len(S) :]) == long.original:
                     drop.add(long.spun)
-                elif long.count >= 0.5 * short.count and _within(short.original, long.original):
+                elif long.count >= SOLE_SHARE * short.count:
                     drop.add(short.spun)
+                elif long.count >= MINORITY_SHARE * short.count and _within(short.original, long.original):
+                    drop.add(short.spun)
+                elif long.count < MINORITY_SHARE * short.count:
+                    drop.add(long.spun)
                 break
     return [e for e in entries if e.spun not in drop]
 

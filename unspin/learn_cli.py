@@ -112,7 +112,7 @@ def register(sub) -> None:
         "word sequences that went missing.  An entry is kept when the original has lost a fair "
         "share of its uses to the form and reads better in most of the form's contexts, by a "
         "wider margin when the counts or the thesaurus do not vouch for it.  Clean text teaches "
-        "it (nearly) nothing.  Candidates are verified with the language model (about 600 "
+        "it (nearly) nothing.  Candidates are verified with the language model (about 350 "
         "words/s on 2 cores); there is no --fast mode, because bigram counts alone propose "
         "mostly wrong entries.",
         epilog="examples:\n  unspin learn farm-pages.jsonl -o learned.tsv\n"
