@@ -427,8 +427,8 @@ def test_a_repeated_pair_is_one_piece_of_document_evidence():
 
 @pytest.mark.parametrize("value, expected", [("float32", "float32"), ("bfloat16", "bfloat16"), ("", None), ("fp16", ValueError)])
 def test_model_dtype_choice(monkeypatch, value, expected):
-    """UNSPIN_LM_DTYPE names the dtype outright; unset, a timing picks one of
-    the two; anything else is a clear error, not a silent fallback."""
+    """UNSPIN_LM_DTYPE names the dtype outright; unset, the CPU's flags pick
+    one of the two; anything else is a clear error, not a silent fallback."""
     pytest.importorskip("torch")
     from unspin import lm
 
@@ -442,6 +442,24 @@ def test_model_dtype_choice(monkeypatch, value, expected):
             assert lm.best_dtype() in lm.DTYPES
         else:
             assert lm.best_dtype() == expected
+    finally:
+        lm.best_dtype.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [({"avx2", "avx512f", "avx512_bf16"}, "bfloat16"), ({"avx2", "amx_bf16"}, "bfloat16"), ({"avx2"}, "float32"), (set(), "float32")],
+)
+def test_model_dtype_follows_the_cpu_flags_not_a_timing(monkeypatch, flags, expected):
+    """Every process on a machine must choose the same dtype (they round
+    differently), so the choice is the CPU's flags, repeatable under load."""
+    from unspin import lm
+
+    monkeypatch.delenv("UNSPIN_LM_DTYPE", raising=False)
+    monkeypatch.setattr(lm, "cpu_flags", lambda: frozenset(flags))
+    lm.best_dtype.cache_clear()
+    try:
+        assert [lm.best_dtype() for _ in range(3)] == [expected] * 3
     finally:
         lm.best_dtype.cache_clear()
 

@@ -504,17 +504,18 @@ def _peak_rss_mb() -> float:
 
 def _machine() -> dict[str, Any]:
     """What the figures were measured on: CPU model, cores, vector extensions."""
-    model, flags = platform.processor() or platform.machine(), set()
+    from .lm import cpu_flags
+
+    model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
             if key.strip() == "model name":
                 model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
+                break
     except OSError:
         pass
-    simd = sorted(f for f in flags if f in {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
+    simd = sorted(f for f in cpu_flags() if f in {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
     return {"cpu": model, "cores": os.cpu_count(), "simd": simd}
 
 
