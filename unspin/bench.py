@@ -504,18 +504,10 @@ def _peak_rss_mb() -> float:
 
 def _machine() -> dict[str, Any]:
     """What the figures were measured on: CPU model, cores, vector extensions."""
-    from .lm import cpu_flags
+    from .lm import BF16_FLAGS, cpu_flags, cpu_info
 
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-                break
-    except OSError:
-        pass
-    simd = sorted(f for f in cpu_flags() if f in {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
+    model = cpu_info().get("model name") or platform.processor() or platform.machine()
+    simd = sorted(f for f in cpu_flags() if f in {"avx2", "avx512f"} | BF16_FLAGS)
     return {"cpu": model, "cores": os.cpu_count(), "simd": simd}
 
 

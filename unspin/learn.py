@@ -20,8 +20,9 @@ How entries are found
    spinner's habit is spread out).  Clean text is the ``--reference``
    corpus, smoothed with built-in frequencies (``wordfreq`` for words, the
    ``symspellpy`` bigram counts for word pairs, chained for longer n-grams),
-   or the built-in frequencies alone.  Forms are examined in order of *excess* occurrences (observed
-   minus predicted): those that account for most of a spinner's edits first.
+   or the built-in frequencies alone.  Forms are examined in order of
+   *excess* occurrences (observed minus predicted): those that account for
+   most of a spinner's edits first.
 3. *Candidate originals* for each form: the engine's reverse lexicon, the
    Moby thesaurus read in full (both directions, phrases included, lemmas
    re-inflected: "utilized" finds "used"), per-word thesaurus substitutions of
@@ -1033,10 +1034,10 @@ def _drop_redundant(entries: list[Learned]) -> list[Learned]:
                     drop.add(long.spun)
                 elif long.count >= SOLE_SHARE * short.count:
                     drop.add(short.spun)
-                elif long.count >= MINORITY_SHARE * short.count and _within(short.original, long.original):
-                    drop.add(short.spun)
                 elif long.count < MINORITY_SHARE * short.count:
                     drop.add(long.spun)
+                elif _within(short.original, long.original):
+                    drop.add(short.spun)
                 break
     return [e for e in entries if e.spun not in drop]
 

@@ -197,17 +197,25 @@ BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
 
 @lru_cache(maxsize=1)
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags from ``/proc/cpuinfo``; empty where there is none."""
+def cpu_info() -> dict[str, str]:
+    """The first processor's fields in ``/proc/cpuinfo`` ("model name",
+    "flags", ...); empty where there is none."""
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return frozenset()
+        return {}
+    info: dict[str, str] = {}
     for line in text.splitlines():
+        if not line.strip():
+            break  # the end of the first processor's block
         key, _, value = line.partition(":")
-        if key.strip() == "flags":
-            return frozenset(value.split())
-    return frozenset()
+        info[key.strip()] = value.strip()
+    return info
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags; empty where they cannot be read."""
+    return frozenset(cpu_info().get("flags", "").split())
 
 
 @lru_cache(maxsize=1)
