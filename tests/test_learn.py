@@ -339,7 +339,7 @@ def test_fast_learning_proposes_entries_with_evidence(planted):
     r = learn(suspects, reference, LearnOptions(fast=True))
     assert r.documents == len(suspects) and r.entries
     for e in r.entries:
-        assert e.scorer == "ngram" and e.docs >= 5 and 0.5 <= e.confidence <= 1 and e.win >= 0.75
+        assert e.scorer == "ngram" and e.docs >= 5 and 0.5 <= e.confidence <= 1 and e.win >= LearnOptions().min_win
         assert e.overrep > e.overrep_original and e.examples and "[" in e.examples[0]
 
 

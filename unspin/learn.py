@@ -153,7 +153,7 @@ class LearnOptions:
     #: spinner's habit.
     max_burst: float = 2.5
     #: Share of those contexts where the original must read better.
-    min_win: float = 0.75
+    min_win: float = 0.625
     #: Entries below this confidence are not proposed.
     min_confidence: float = 0.5
     #: At most this many over-represented forms are examined, the most
