@@ -25,6 +25,7 @@ from unspin.learn import (
     _drop_redundant,
     _lm_gains,
     _min_gain,
+    _own_count,
     _plausible,
     _Reference,
     _runs,
@@ -102,11 +103,26 @@ def test_balance_wants_a_deficit_that_matches_the_excess():
     # Required with --fast; with the language model it lowers the gain an
     # entry needs (see _min_gain).
     c, ref, expected, missing = _half_missing("also")
-    assert _balance("also", missing, c, ref) == pytest.approx(1.0, rel=0.01)
-    assert _balance("also", missing * 100, c, ref) is None  # deficit explains too little
+    assert _balance("also", "additionally", missing, c, ref) == pytest.approx(1.0, rel=0.01)
+    assert _balance("also", "additionally", missing * 100, c, ref) is None  # deficit explains too little
     c.count["also"] = int(expected * 1.2)  # over-represented: no deficit
-    assert _balance("also", missing, c, ref) is None
-    assert _balance("also", -5, c, ref) is None
+    assert _balance("also", "additionally", missing, c, ref) is None
+    assert _balance("also", "additionally", -5, c, ref) is None
+
+
+def test_an_original_inside_its_form_is_counted_outside_it():
+    # "court" -> "court docket": the spun form's "court" is no use of the
+    # original, so the half of "court" the spinner took is missing.
+    c, ref = _Counts(2), _Reference(None)
+    c.tokens = 2_000_000
+    expected = c.tokens * math.exp(ref.logp("court"))
+    missing = int(expected * 0.5)
+    c.count["court docket"] = missing
+    c.count["court"] = int(expected)  # half outside the form, half inside
+    assert _own_count("court", "court docket", c) == int(expected) - missing
+    assert _own_count("court", "courtroom", c) == c.count["court"]
+    assert _balance("court", "court docket", missing, c, ref) == pytest.approx(1.0, rel=0.01)
+    assert _balance("court", "tribunal", missing, c, ref) is None
 
 
 @pytest.mark.parametrize(
@@ -121,6 +137,8 @@ def test_balance_wants_a_deficit_that_matches_the_excess():
         ("deficit", True, MIN_GAIN_UNRELATED),
         ("deficit", False, MIN_GAIN_UNRELATED),
         ("context", True, MIN_GAIN_UNRELATED),
+        # A shorter run of the form's words reads better for fewer tokens alone.
+        ("part", True, MIN_GAIN_UNRELATED),
     ],
 )
 def test_min_gain_by_source_and_balance(source, balanced, need):
@@ -141,9 +159,9 @@ def test_plausible_wants_a_fair_share_of_the_original_and_no_excess_of_it():
 def test_channel_prior_favours_the_original_that_lost_most():
     c = _Counts(1)
     c.count.update({"among": 100, "in": 8000})
-    assert _channel("among", 100, c) == pytest.approx(math.log(0.5))
-    assert _channel("in", 100, c) < _channel("among", 100, c) - 3
-    assert _channel("unseen", 100, c) == 0.0
+    assert _channel("among", "amongst", 100, c) == pytest.approx(math.log(0.5))
+    assert _channel("in", "amongst", 100, c) < _channel("among", "amongst", 100, c) - 3
+    assert _channel("unseen", "amongst", 100, c) == 0.0
 
 
 def test_deficits_are_the_missing_ngrams():
@@ -332,6 +350,18 @@ def test_candidate_stages_on_a_planted_substitution(planted):
     assert _plausible("also", "additionally", excess, sus, ref)
     assert not _plausible("the", "additionally", excess, sus, ref)
     assert "also" in _deficits(sus, ref, 300)
+
+
+def test_a_lengthened_word_is_a_candidate_original():
+    # A spinner that writes "bright kitchen" for "kitchen" lengthens the
+    # word: no thesaurus lists the pair, but the form holds its original.
+    from unspin.learn import _candidates
+
+    cands = _candidates("bright kitchen", [], load_lexicon(), {}, context=False)
+    assert cands["kitchen"] == "part" and cands["bright"] == "part"
+    assert "bright kitchen" not in cands
+    parts = _candidates("the big old kitchen", [], load_lexicon(), {}, context=False)
+    assert {"big old kitchen", "old kitchen", "kitchen", "the big"} <= set(parts)
 
 
 def test_fast_learning_proposes_entries_with_evidence(planted):

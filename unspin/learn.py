@@ -25,7 +25,8 @@ How entries are found
    most of a spinner's edits first.
 3. *Candidate originals* for each form: the engine's reverse lexicon, the
    Moby thesaurus read in full (both directions, phrases included, lemmas
-   re-inflected: "utilized" finds "used"), per-word thesaurus substitutions of
+   re-inflected: "utilized" finds "used"), the shorter runs of a multiword
+   form's own words ("coronary heart" -> "heart"), per-word thesaurus substitutions of
    multiword forms whose result is a known word pair ("irregular woodland" ->
    "random forest"), and (with the language model) words the bigram counts
    expect between the form's neighbours and the n-grams most
@@ -35,7 +36,8 @@ How entries are found
 4. *Mass balance.*  A spinner moves occurrences from the original to its
    form: the original must have lost a fair share of its occurrences
    (:data:`MIN_SHARE`) and must not be over-represented itself
-   (:data:`MAX_ORIGINAL_OVERREP`).  That share is also the channel prior
+   (:data:`MAX_ORIGINAL_OVERREP`), its occurrences inside the form not
+   counted ("court" inside "court docket", :func:`_own_count`).  That share is also the channel prior
    log P(form | original) added to every gain below, so a frequent word
    ("in", "the") must read far better than a rare one to be chosen.  When
    the original is also under-represented by about the form's excess
@@ -184,7 +186,7 @@ class Learned:
     win: float  # share of contexts where the original reads better
     overrep: float  # log rate ratio, suspects vs clean text
     overrep_original: float
-    origin: str  # lexicon | thesaurus | context | deficit: where the candidate came from
+    origin: str  # lexicon | thesaurus | part | context | deficit: where the candidate came from
     scorer: str  # lm | ngram
     examples: list[str] = field(default_factory=list)
 
@@ -325,8 +327,12 @@ class _Reference:
         return math.log((c.count.get(key, 0) + PRIOR_TOKENS * math.exp(b)) / (c.tokens + PRIOR_TOKENS))
 
 
-def _overrep(key: str, sus: _Counts, ref: _Reference) -> float:
-    return math.log((sus.count.get(key, 0) + 0.5) / max(sus.tokens, 1)) - ref.logp(key)
+def _overrep(key: str, sus: _Counts, ref: _Reference, count: float | None = None) -> float:
+    """log(rate in the suspects / rate in clean text); ``count`` replaces the
+    n-gram's count in the suspects (see _own_count)."""
+    if count is None:
+        count = sus.count.get(key, 0)
+    return math.log((count + 0.5) / max(sus.tokens, 1)) - ref.logp(key)
 
 
 def _expected(key: str, sus: _Counts, ref: _Reference) -> float:
@@ -469,7 +475,7 @@ def _candidates(
     moby: dict[str, set[str]],
     context: bool = True,
 ) -> dict[str, str]:
-    """original -> where it came from (lexicon, thesaurus, context)."""
+    """original -> where it came from (lexicon, thesaurus, part, context)."""
     from .ngram import _tables
 
     out: dict[str, str] = {}
@@ -478,6 +484,11 @@ def _candidates(
     for o in moby.get(form, ()):
         out.setdefault(o, "thesaurus")
     words = form.split(" ")
+    # A spinner may lengthen a word ("heart" -> "coronary heart", "court"
+    # -> "court docket"): every shorter run of the form's own words.
+    for n in range(1, len(words)):
+        for i in range(len(words) - n + 1):
+            out.setdefault(" ".join(words[i : i + n]), "part")
     if len(words) > 1:
         # One word swapped for a thesaurus relative, when the result is a
         # known word pair ("irregular woodland" -> "random forest").
@@ -528,12 +539,21 @@ def _ordinary(cands: dict[str, str], form: str) -> dict[str, str]:
 # Evidence
 
 
-def _share(original: str, excess: float, sus: _Counts) -> float:
+def _own_count(original: str, form: str, sus: _Counts) -> int:
+    """The original's occurrences in the suspects outside the form: where a
+    spinner writes "court docket" for "court", every "court docket" is also
+    counted as a "court", which would hide the original's deficit."""
+    count = sus.count.get(original, 0)
+    inside = f" {form} ".count(f" {original} ")
+    return max(count - inside * sus.count.get(form, 0), 0)
+
+
+def _share(original: str, form: str, excess: float, sus: _Counts) -> float:
     """The share of the original's occurrences the spinner would have moved
-    to the form: its excess over (excess + the original's count in the
+    to the form: its excess over (excess + the original's own count in the
     suspects).  Counted in the suspects alone, so it does not depend on how
     well the reference matches their topics."""
-    return excess / (excess + sus.count.get(original, 0)) if excess > 0 else 0.0
+    return excess / (excess + _own_count(original, form, sus)) if excess > 0 else 0.0
 
 
 def _plausible(original: str, form: str, excess: float, sus: _Counts, ref: _Reference) -> bool:
@@ -548,15 +568,16 @@ def _plausible(original: str, form: str, excess: float, sus: _Counts, ref: _Refe
     corpora by topic far more than by what a spinner takes ("said" in news
     against encyclopaedic text).
     """
-    if _share(original, excess, sus) < MIN_SHARE:
+    if _share(original, form, excess, sus) < MIN_SHARE:
         return False
-    if _overrep(original, sus, ref) >= _overrep(form, sus, ref):
+    count = _own_count(original, form, sus)
+    if _overrep(original, sus, ref, count) >= _overrep(form, sus, ref):
         return False
     expected = _expected(original, sus, ref)
-    return sus.count.get(original, 0) <= MAX_ORIGINAL_OVERREP * expected + DEFICIT_Z * math.sqrt(expected)
+    return count <= MAX_ORIGINAL_OVERREP * expected + DEFICIT_Z * math.sqrt(expected)
 
 
-def _balance(original: str, excess: float, sus: _Counts, ref: _Reference) -> float | None:
+def _balance(original: str, form: str, excess: float, sus: _Counts, ref: _Reference) -> float | None:
     """How much of the form's excess the original's deficit accounts for.
 
     A spinner moves occurrences from the original to its form: the form is
@@ -571,7 +592,7 @@ def _balance(original: str, excess: float, sus: _Counts, ref: _Reference) -> flo
     """
     if excess <= 0:
         return None
-    deficit = _deficit(original, sus, ref)
+    deficit = _deficit(original, sus, ref, count=_own_count(original, form, sus))
     if deficit is None:
         return None
     ratio = deficit / excess
@@ -579,12 +600,17 @@ def _balance(original: str, excess: float, sus: _Counts, ref: _Reference) -> flo
     return ratio if lo <= ratio <= hi else None
 
 
-def _deficit(key: str, sus: _Counts, ref: _Reference, expected: float | None = None) -> float | None:
+def _deficit(
+    key: str, sus: _Counts, ref: _Reference, expected: float | None = None, count: float | None = None
+) -> float | None:
     """How many occurrences of the n-gram are missing from the suspects,
-    when clearly more than chance; None otherwise."""
+    when clearly more than chance; None otherwise.  ``count`` replaces the
+    n-gram's count in the suspects (see _own_count)."""
     if expected is None:
         expected = _expected(key, sus, ref)
-    deficit = expected - sus.count.get(key, 0)
+    if count is None:
+        count = sus.count.get(key, 0)
+    deficit = expected - count
     if deficit <= 0:
         return None
     if deficit < MIN_DEFICIT * expected:
@@ -594,10 +620,10 @@ def _deficit(key: str, sus: _Counts, ref: _Reference, expected: float | None = N
     return deficit
 
 
-def _channel(original: str, excess: float, sus: _Counts) -> float:
+def _channel(original: str, form: str, excess: float, sus: _Counts) -> float:
     """log P(form | original): the channel prior added to every gain, so
     that a frequent original must read much better than a rare one."""
-    return math.log(max(_share(original, excess, sus), 1e-9))
+    return math.log(max(_share(original, form, excess, sus), 1e-9))
 
 
 def _deficits(sus: _Counts, ref: _Reference, k: int) -> list[str]:
@@ -631,8 +657,11 @@ def _min_gain(source: str, balanced: bool) -> float:
     :data:`MIN_GAIN_UNRELATED` whatever the counts say: an under-represented
     n-gram balances some form's excess almost by construction.  A lexicon or
     thesaurus candidate needs any gain when its deficit matches the form's
-    excess (_balance), :data:`MIN_GAIN_RELATED` otherwise."""
-    if source in UNTIED:
+    excess (_balance), :data:`MIN_GAIN_RELATED` otherwise.  A shorter run
+    of the form's own words ("part") reads better for its fewer tokens
+    alone ("assistive technology" -> "technology"), so it needs
+    :data:`MIN_GAIN_UNRELATED` too."""
+    if source in UNTIED or source == "part":
         return MIN_GAIN_UNRELATED
     return 0.0 if balanced else MIN_GAIN_RELATED
 
@@ -901,14 +930,14 @@ def learn(
                 if options.fast:
                     # Bigram scoring cannot tell a related phrase that fits
                     # from the original, so it keeps the strict balance.
-                    if _balance(o, excess, sus, ref) is None:
+                    if _balance(o, form, excess, sus, ref) is None:
                         continue
                     need = 0.0
                 elif _plausible(o, form, excess, sus, ref):
-                    need = _min_gain(src, _balance(o, excess, sus, ref) is not None)
+                    need = _min_gain(src, _balance(o, form, excess, sus, ref) is not None)
                 else:
                     continue
-                kept.append((o, src, _channel(o, excess, sus), need))
+                kept.append((o, src, _channel(o, form, excess, sus), need))
             if kept:
                 pool.append((form, cs, kept))
             if n_done % 200 == 0:
