@@ -344,7 +344,7 @@ def test_candidate_stages_on_a_planted_substitution(planted):
     ctxs = _collect_contexts(suspects, {"additionally"}, 4, 8, 0)["additionally"]
     assert len(ctxs) == 8 and len({c.doc for c in ctxs}) == 8
     assert all(c.observed.lower() == "additionally" for c in ctxs)
-    cands = _candidates("additionally", ctxs, load_lexicon(), _moby_related({"additionally"}), context=True)
+    cands = _candidates("additionally", ctxs, load_lexicon(), _moby_related({"additionally"}), lm=True)
     assert "also" in cands
     excess = sus.count["additionally"] - sus.tokens * math.exp(ref.logp("additionally"))
     assert _plausible("also", "additionally", excess, sus, ref)
@@ -357,11 +357,14 @@ def test_a_lengthened_word_is_a_candidate_original():
     # word: no thesaurus lists the pair, but the form holds its original.
     from unspin.learn import _candidates
 
-    cands = _candidates("bright kitchen", [], load_lexicon(), {}, context=False)
+    cands = _candidates("bright kitchen", [], load_lexicon(), {}, lm=True)
     assert cands["kitchen"] == "part" and cands["bright"] == "part"
     assert "bright kitchen" not in cands
-    parts = _candidates("the big old kitchen", [], load_lexicon(), {}, context=False)
+    parts = _candidates("the big old kitchen", [], load_lexicon(), {}, lm=True)
     assert {"big old kitchen", "old kitchen", "kitchen", "the big"} <= set(parts)
+    # The bigram scorer (--fast) would prefer any shorter run for its fewer
+    # tokens: it gets no part candidates.
+    assert "part" not in _candidates("bright kitchen", [], load_lexicon(), {}, lm=False).values()
 
 
 def test_fast_learning_proposes_entries_with_evidence(planted):

@@ -25,8 +25,9 @@ How entries are found
    most of a spinner's edits first.
 3. *Candidate originals* for each form: the engine's reverse lexicon, the
    Moby thesaurus read in full (both directions, phrases included, lemmas
-   re-inflected: "utilized" finds "used"), the shorter runs of a multiword
-   form's own words ("coronary heart" -> "heart"), per-word thesaurus substitutions of
+   re-inflected: "utilized" finds "used"), (with the language model) the
+   shorter runs of a multiword form's own words ("coronary heart" ->
+   "heart"), per-word thesaurus substitutions of
    multiword forms whose result is a known word pair ("irregular woodland" ->
    "random forest"), and (with the language model) words the bigram counts
    expect between the form's neighbours and the n-grams most
@@ -473,9 +474,14 @@ def _candidates(
     ctxs: list[_Context],
     lex,
     moby: dict[str, set[str]],
-    context: bool = True,
+    lm: bool = True,
 ) -> dict[str, str]:
-    """original -> where it came from (lexicon, thesaurus, part, context)."""
+    """original -> where it came from (lexicon, thesaurus, part, context).
+
+    Part and context candidates are proposed only when the language model
+    will score them (``lm``): the bigram scorer prefers any shorter
+    phrase for its fewer tokens, and would shorten "met within the city"
+    to "met"."""
     from .ngram import _tables
 
     out: dict[str, str] = {}
@@ -484,11 +490,12 @@ def _candidates(
     for o in moby.get(form, ()):
         out.setdefault(o, "thesaurus")
     words = form.split(" ")
-    # A spinner may lengthen a word ("heart" -> "coronary heart", "court"
-    # -> "court docket"): every shorter run of the form's own words.
-    for n in range(1, len(words)):
-        for i in range(len(words) - n + 1):
-            out.setdefault(" ".join(words[i : i + n]), "part")
+    if lm:
+        # A spinner may lengthen a word ("heart" -> "coronary heart", "court"
+        # -> "court docket"): every shorter run of the form's own words.
+        for n in range(1, len(words)):
+            for i in range(len(words) - n + 1):
+                out.setdefault(" ".join(words[i : i + n]), "part")
     if len(words) > 1:
         # One word swapped for a thesaurus relative, when the result is a
         # known word pair ("irregular woodland" -> "random forest").
@@ -509,7 +516,7 @@ def _candidates(
             o = " ".join(p)
             if o != form:
                 out.setdefault(o, "thesaurus")
-    if not context or not form.replace(" ", "").isalpha():
+    if not lm or not form.replace(" ", "").isalpha():
         return _ordinary(out, form)
     # Words the bigram counts expect between the form's neighbours.
     succ, pred = _bigram_index()
@@ -921,7 +928,7 @@ def learn(
             cs = ctxs.get(form, [])
             if len(cs) < options.min_docs:
                 continue
-            cands = _candidates(form, cs, lex, moby, context=not options.fast)
+            cands = _candidates(form, cs, lex, moby, lm=not options.fast)
             for o in deficits:
                 if o != form:
                     cands.setdefault(o, "deficit")
