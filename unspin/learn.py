@@ -25,11 +25,11 @@ How entries are found
    most of a spinner's edits first.
 3. *Candidate originals* for each form: the engine's reverse lexicon, the
    Moby thesaurus read in full (both directions, phrases included, lemmas
-   re-inflected: "utilized" finds "used"), (with the language model) the
+   re-inflected: "utilized" finds "used"), per-word thesaurus substitutions
+   of multiword forms whose result is a known word pair ("irregular
+   woodland" -> "random forest"), and (with the language model) the
    shorter runs of a multiword form's own words ("coronary heart" ->
-   "heart"), per-word thesaurus substitutions of
-   multiword forms whose result is a known word pair ("irregular woodland" ->
-   "random forest"), and (with the language model) words the bigram counts
+   "heart"), words the bigram counts
    expect between the form's neighbours and the n-grams most
    under-represented in the suspects (:attr:`deficit_candidates`): a
    spinner's originals go missing ("one other" -> "another", "the place" ->
@@ -38,13 +38,15 @@ How entries are found
    form: the original must have lost a fair share of its occurrences
    (:data:`MIN_SHARE`) and must not be over-represented itself
    (:data:`MAX_ORIGINAL_OVERREP`), its occurrences inside the form not
-   counted ("court" inside "court docket", :func:`_own_count`).  That share is also the channel prior
-   log P(form | original) added to every gain below, so a frequent word
+   counted ("court" inside "court docket", :func:`_own_count`).  That
+   share is also the channel prior log P(form | original) added to every
+   gain below, so a frequent word
    ("in", "the") must read far better than a rare one to be chosen.  When
    the original is also under-represented by about the form's excess
    (:func:`_balance`), a lexicon or thesaurus candidate needs any gain,
    otherwise a larger one (:data:`MIN_GAIN_RELATED`); a candidate with no
-   lexical tie to the form always needs the largest
+   lexical tie to the form, or a shorter run of its own words (which reads
+   better for its fewer tokens alone), always needs the largest
    (:data:`MIN_GAIN_UNRELATED`).  With ``--fast``
    the balance is required, as bigram scores are too weak to be the judge.
 5. *Evidence in context.*  Each remaining candidate replaces the form in up
