@@ -352,6 +352,36 @@ def test_candidate_stages_on_a_planted_substitution(planted):
     assert "also" in _deficits(sus, ref, 300)
 
 
+@pytest.mark.parametrize(
+    "form, original",
+    [("the 2", "the two"), ("4 years", "four years"), ("the 3rd day", "the third day"), ("twelve", "12"), ("the 11th", "the eleventh")],
+)
+def test_a_number_spelled_the_other_way_is_a_candidate_original(form, original):
+    from unspin.learn import _candidates, _min_gain
+
+    cands = _candidates(form, [], load_lexicon(), {}, lm=False)
+    assert cands.get(original) in ("number", "lexicon")
+    # A tied candidate: no 5-nat margin when the counts balance.
+    assert _min_gain("number", True) == 0.0
+
+
+def test_a_forms_context_sample_does_not_depend_on_the_other_forms():
+    from unspin.learn import _collect_contexts
+
+    texts = [f"Doc {i} says the alpha case and the beta case here." for i in range(40)]
+    alone = _collect_contexts(texts, {"alpha"}, 4, 8, 0)["alpha"]
+    both = _collect_contexts(texts, {"alpha", "beta case"}, 4, 8, 0)
+    assert [c.doc for c in alone] == [c.doc for c in both["alpha"]]
+    assert len(alone) == 8 and len({c.doc for c in alone}) == 8
+    assert len(both["beta case"]) == 8
+    # The seed picks the sample; the same seed, the same sample.
+    assert [c.doc for c in _collect_contexts(texts, {"alpha"}, 4, 8, 1)["alpha"]] != [c.doc for c in alone]
+    assert [c.doc for c in _collect_contexts(texts, {"alpha"}, 4, 8, 0)["alpha"]] == [c.doc for c in alone]
+    # Fewer documents than k: every one, each once.
+    few = _collect_contexts(texts[:5], {"alpha"}, 4, 8, 0)["alpha"]
+    assert sorted(c.doc for c in few) == [0, 1, 2, 3, 4]
+
+
 def test_a_lengthened_word_is_a_candidate_original():
     # A spinner that writes "bright kitchen" for "kitchen" lengthens the
     # word: no thesaurus lists the pair, but the form holds its original.

@@ -25,9 +25,10 @@ How entries are found
    most of a spinner's edits first.
 3. *Candidate originals* for each form: the engine's reverse lexicon, the
    Moby thesaurus read in full (both directions, phrases included, lemmas
-   re-inflected: "utilized" finds "used"), per-word thesaurus substitutions
-   of multiword forms whose result is a known word pair ("irregular
-   woodland" -> "random forest"), and (with the language model) the
+   re-inflected: "utilized" finds "used"), the same words with a number
+   spelled the other way ("the 2" -> "the two"), per-word thesaurus
+   substitutions of multiword forms whose result is a known word pair
+   ("irregular woodland" -> "random forest"), and (with the language model) the
    shorter runs of a multiword form's own words ("coronary heart" ->
    "heart"), words the bigram counts
    expect between the form's neighbours and the n-grams most
@@ -73,10 +74,11 @@ grow past :data:`MAX_KEYS`, and contexts are kept only for candidate forms.
 """
 from __future__ import annotations
 
+import hashlib
+import heapq
 import json
 import math
 import os
-import random
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -136,6 +138,17 @@ VERIFY_STAGES = (3, 5)
 #: Originals must be ordinary words (wordfreq Zipf scale).
 MIN_ZIPF_ORIGINAL = 3.0
 
+_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+_ORDINALS = "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split()
+_SUFFIX = {1: "st", 2: "nd", 3: "rd"}
+
+#: A number as digits and as words, both ways: spinners swap them ("the
+#: two" -> "the 2", "the second" -> "the 2nd", "four" -> "4").
+NUMBER_SPELLINGS: dict[str, str] = {}
+for _n, (_card, _ord) in enumerate(zip(_UNITS, _ORDINALS)):
+    _th = _SUFFIX.get(_n % 10, "th") if _n not in (11, 12, 13) else "th"
+    NUMBER_SPELLINGS.update({str(_n): _card, _card: str(_n), f"{_n}{_th}": _ord, _ord: f"{_n}{_th}"})
+
 
 @dataclass(frozen=True)
 class LearnOptions:
@@ -150,7 +163,7 @@ class LearnOptions:
     max_n: int = 4
     #: A spun form must be at least this many times more frequent than in
     #: clean text, and than its original is relative to clean text.
-    min_overrep: float = 2.0
+    min_overrep: float = 1.75
     #: Occurrences (from distinct documents) each candidate is tried in.
     contexts: int = 8
     #: A form occurring on average more than this many times per document
@@ -163,7 +176,7 @@ class LearnOptions:
     min_confidence: float = 0.5
     #: At most this many over-represented forms are examined, the most
     #: over-represented first.
-    max_forms: int = 1200
+    max_forms: int = 2000
     #: Candidate originals per form verified by the language model.
     lm_candidates: int = 3
     #: The most under-represented n-grams tried as candidate originals of
@@ -189,7 +202,7 @@ class Learned:
     win: float  # share of contexts where the original reads better
     overrep: float  # log rate ratio, suspects vs clean text
     overrep_original: float
-    origin: str  # lexicon | thesaurus | part | context | deficit: where the candidate came from
+    origin: str  # lexicon | thesaurus | number | part | context | deficit: where the candidate came from
     scorer: str  # lm | ngram
     examples: list[str] = field(default_factory=list)
 
@@ -374,10 +387,12 @@ class _Context:
 def _collect_contexts(
     texts: Iterable[str], forms: set[str], max_n: int, k: int, seed: int
 ) -> dict[str, list[_Context]]:
-    """Up to ``k`` occurrences of each form, one per document, by reservoir sampling."""
-    rng = random.Random(seed)
-    out: dict[str, list[_Context]] = defaultdict(list)
-    seen_docs: dict[str, int] = Counter()
+    """Up to ``k`` occurrences of each form, one per document.
+
+    Each (form, document) pair draws a priority from a hash of the seed, the
+    form and the document's position, and each form keeps its ``k`` lowest:
+    a form's sample does not depend on which other forms are sampled."""
+    heaps: dict[str, list[tuple[int, int, _Context]]] = defaultdict(list)  # max-heaps by -priority
     for di, text in enumerate(texts):
         hit: dict[str, _Context] = {}
         for words, caps, spans, s, e in _runs(text):
@@ -393,15 +408,18 @@ def _collect_contexts(
                     a, b = spans[i][0] - s, spans[i + n - 1][1] - s
                     hit[key] = _Context(di, text[s:e], a, b, left, right)
         for key, ctx in hit.items():
-            seen_docs[key] += 1
-            lst = out[key]
-            if len(lst) < k:
-                lst.append(ctx)
-            else:
-                j = rng.randrange(seen_docs[key])
-                if j < k:
-                    lst[j] = ctx
-    return out
+            pri = _priority(seed, key, di)
+            h = heaps[key]
+            if len(h) < k:
+                heapq.heappush(h, (-pri, di, ctx))
+            elif pri < -h[0][0]:
+                heapq.heapreplace(h, (-pri, di, ctx))
+    return {key: [c for _, _, c in sorted(h, reverse=True)] for key, h in heaps.items()}
+
+
+def _priority(seed: int, form: str, doc: int) -> int:
+    digest = hashlib.blake2b(f"{seed}\0{form}\0{doc}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
 
 
 # --------------------------------------------------------------------------
@@ -478,7 +496,7 @@ def _candidates(
     moby: dict[str, set[str]],
     lm: bool = True,
 ) -> dict[str, str]:
-    """original -> where it came from (lexicon, thesaurus, part, context).
+    """original -> where it came from (lexicon, thesaurus, number, part, context).
 
     Part and context candidates are proposed only when the language model
     will score them (``lm``): the bigram scorer prefers any shorter
@@ -492,6 +510,9 @@ def _candidates(
     for o in moby.get(form, ()):
         out.setdefault(o, "thesaurus")
     words = form.split(" ")
+    for i, w in enumerate(words):
+        if w in NUMBER_SPELLINGS:
+            out.setdefault(" ".join(words[:i] + [NUMBER_SPELLINGS[w]] + words[i + 1 :]), "number")
     if lm:
         # A spinner may lengthen a word ("heart" -> "coronary heart", "court"
         # -> "court docket"): every shorter run of the form's own words.
@@ -664,8 +685,8 @@ def _min_gain(source: str, balanced: bool) -> float:
     A candidate with no lexical tie to the form (an under-represented
     n-gram, a word the bigram counts expect there) needs
     :data:`MIN_GAIN_UNRELATED` whatever the counts say: an under-represented
-    n-gram balances some form's excess almost by construction.  A lexicon or
-    thesaurus candidate needs any gain when its deficit matches the form's
+    n-gram balances some form's excess almost by construction.  A lexicon,
+    thesaurus or number candidate needs any gain when its deficit matches the form's
     excess (_balance), :data:`MIN_GAIN_RELATED` otherwise.  A shorter run
     of the form's own words ("part") reads better for its fewer tokens
     alone ("assistive technology" -> "technology"), so it needs
