@@ -365,6 +365,22 @@ def test_a_number_spelled_the_other_way_is_a_candidate_original(form, original):
     assert _min_gain("number", True) == 0.0
 
 
+def test_a_plurals_thesaurus_relative_may_be_singular():
+    from unspin.learn import _moby_related
+
+    rel = _moby_related({"authorities"})["authorities"]
+    assert {"government", "governments"} <= rel
+
+
+@pytest.mark.parametrize("phrase, lone", [("l", True), ("plan b", True), ("a", False), ("i said", False), ("4", False)])
+def test_an_initial_is_never_a_candidate_original(phrase, lone):
+    from unspin.learn import _lone_letter, _ordinary
+
+    assert _lone_letter(phrase) is lone
+    if lone:
+        assert phrase not in _ordinary({phrase: "deficit"}, "form")
+
+
 def test_a_forms_context_sample_does_not_depend_on_the_other_forms():
     from unspin.learn import _collect_contexts
 

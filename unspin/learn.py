@@ -486,6 +486,10 @@ def _moby_related(forms: set[str]) -> dict[str, set[str]]:
                 f = _inflections(r).get(tag)
                 if f:
                     rel[w].add(f)
+                    if tag == "NNS":
+                        # A plural's relative may be a collective or mass
+                        # noun in the singular ("authorities" for "government").
+                        rel[w].add(r)
     return rel
 
 
@@ -561,8 +565,16 @@ def _ordinary(cands: dict[str, str], form: str) -> dict[str, str]:
     return {
         o: src
         for o, src in cands.items()
-        if o.replace(" ", "").replace("'", "").replace("-", "").isalnum() and _zipf(o) >= MIN_ZIPF_ORIGINAL
+        if o.replace(" ", "").replace("'", "").replace("-", "").isalnum()
+        and _zipf(o) >= MIN_ZIPF_ORIGINAL
+        and not _lone_letter(o)
     }
+
+
+def _lone_letter(phrase: str) -> bool:
+    """Whether a word of the phrase is a single letter other than "a" and
+    "i": an initial ("j" of "J. Smith"), never a spinner's original."""
+    return any(len(w) == 1 and w.isalpha() and w not in "ai" for w in phrase.split(" "))
 
 
 # --------------------------------------------------------------------------
@@ -672,7 +684,7 @@ def _deficits(sus: _Counts, ref: _Reference, k: int) -> list[str]:
         if expected < 10:
             continue
         deficit = _deficit(key, sus, ref, expected)
-        if deficit is None or _zipf(key) < MIN_ZIPF_ORIGINAL:
+        if deficit is None or _zipf(key) < MIN_ZIPF_ORIGINAL or _lone_letter(key):
             continue
         out.append((deficit, key))
     out.sort(key=lambda x: (-x[0], x[1]))
