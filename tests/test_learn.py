@@ -290,6 +290,7 @@ def test_score_entries_weights_by_use():
     assert r["coverage"] == pytest.approx(0.9)
     assert r["precision_weighted"] == pytest.approx(0.25)
     assert r["precision_entries"] == pytest.approx(0.5)
+    assert r["learned"] == [["giant", "great", 300, False], ["upon", "on", 100, True]]
 
 
 def test_hidden_split_is_a_partition():

@@ -177,6 +177,11 @@ def score_entries(entries: list[Any], edits: dict[tuple[str, str], int]) -> dict
         "precision_weighted": w_ok / w_all if w_all else None,
         "precision_entries": len(correct) / len(entries) if entries else None,
         "wrong": [f"{e.spun} -> {e.original}" for e in entries if (e.spun, e.original) not in correct][:40],
+        # Every entry, most used first: spun, original, count, right.
+        "learned": sorted(
+            ([e.spun, e.original, e.count, (e.spun, e.original) in correct] for e in entries),
+            key=lambda r: (-r[2], r[0]),
+        ),
     }
 
 
