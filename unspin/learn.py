@@ -58,15 +58,17 @@ How entries are found
    of each context window are scored (in stages: a candidate that can no
    longer win enough contexts is not scored further); with ``--fast`` the
    bigram model scores them.  A pair is kept when the original, prior
-   included, reads better in at least :attr:`min_win` of the contexts.  An
+   included, reads better in at least :attr:`min_win` of the contexts and
+   its gain, averaged without the best and the worst context
+   (:func:`_trimmed_mean`), reaches the margin above.  An
    entry with no lexical tie is dropped when lexically related entries
    already account for all its original's missing occurrences
    (:func:`_drop_claimed`), and of two disagreeing entries where one form
    contains the other, the one that is not a habit of its own is dropped
    (:func:`_drop_redundant`).
 6. *Confidence*: a logistic score of the share of winning contexts, the
-   mean gain, the number of documents and the over-representation; it ranks
-   entries for review.  ``unspin bench learn`` measures how precise the kept
+   trimmed mean gain, the number of documents and the over-representation;
+   it ranks entries for review.  ``unspin bench learn`` measures how precise the kept
    entries are.
 
 Memory is bounded: counts are pruned of single-document n-grams when they
@@ -114,7 +116,7 @@ DEFICIT_Z = 3.0
 #: Accepted range of an original's deficit over its form's excess (see _balance).
 BALANCE = (0.4, 8.0)
 
-#: The mean gain (nats, prior included) a candidate needs (see _min_gain):
+#: The trimmed mean gain (nats, prior included) a candidate needs (see _min_gain):
 #: related by the lexicon or thesaurus, when the counts do not balance ...
 MIN_GAIN_RELATED = 2.0
 
@@ -198,7 +200,7 @@ class Learned:
     count: int  # occurrences of the spun form in the suspects
     docs: int  # documents it occurs in
     confidence: float
-    gain: float  # mean log-probability gain of the original, per context
+    gain: float  # log-probability gain of the original per context, trimmed mean
     win: float  # share of contexts where the original reads better
     overrep: float  # log rate ratio, suspects vs clean text
     overrep_original: float
@@ -692,7 +694,7 @@ def _deficits(sus: _Counts, ref: _Reference, k: int) -> list[str]:
 
 
 def _min_gain(source: str, balanced: bool) -> float:
-    """The mean gain a candidate needs.
+    """The trimmed mean gain a candidate needs.
 
     A candidate with no lexical tie to the form (an under-represented
     n-gram, a word the bigram counts expect there) needs
@@ -843,6 +845,25 @@ def _lm_prescores(
                     tot[o].append(v - obs)
         out.append({o: sum(v) / len(v) for o, v in tot.items() if v})
     return out
+
+
+def _trimmed_mean(gains: list[float]) -> float:
+    """The mean gain without the best and the worst context (of 5 or more).
+
+    A spun form is sometimes also the writer's own word: "throughout" for
+    "during", but also "throughout the country", where "during" reads far
+    worse.  One such context should not sink an entry that wins the others,
+    nor one lucky context carry an entry that does not.
+
+    >>> _trimmed_mean([-10.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    3.5
+    >>> _trimmed_mean([1.0, 3.0])
+    2.0
+    """
+    if len(gains) < 5:
+        return sum(gains) / len(gains) if gains else 0.0
+    kept = sorted(gains)[1:-1]
+    return sum(kept) / len(kept)
 
 
 def _window(sentence: str, a: int, b: int, words: int = 12) -> tuple[str, int]:
@@ -1009,7 +1030,7 @@ def learn(
         for (form, o, src, prior, need), g in zip(shortlist, gains):
             g = [x + prior for x in g]
             win = sum(x > 0 for x in g) / len(g)
-            mean = sum(g) / len(g)
+            mean = _trimmed_mean(g)
             if win < options.min_win or mean <= 0 or mean < need:
                 continue
             docs = sus.df[form]
