@@ -68,8 +68,8 @@ How entries are found
    (:func:`_drop_redundant`).
 6. *Confidence*: a logistic score of the share of winning contexts, the
    trimmed mean gain, the number of documents and the over-representation;
-   it ranks entries for review.  ``unspin bench learn`` measures how precise the kept
-   entries are.
+   it ranks entries for review.  ``unspin bench learn`` measures how precise
+   the kept entries are.
 
 Memory is bounded: counts are pruned of single-document n-grams when they
 grow past :data:`MAX_KEYS`, and contexts are kept only for candidate forms.
@@ -140,8 +140,15 @@ VERIFY_STAGES = (3, 5)
 #: Originals must be ordinary words (wordfreq Zipf scale).
 MIN_ZIPF_ORIGINAL = 3.0
 
-_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
-_ORDINALS = "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split()
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen"
+    " fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+).split()
+_ORDINALS = (
+    "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh"
+    " twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth"
+    " nineteenth twentieth"
+).split()
 _SUFFIX = {1: "st", 2: "nd", 3: "rd"}
 
 #: A number as digits and as words, both ways: spinners swap them ("the
@@ -176,8 +183,8 @@ class LearnOptions:
     min_win: float = 0.625
     #: Entries below this confidence are not proposed.
     min_confidence: float = 0.5
-    #: At most this many over-represented forms are examined, the most
-    #: over-represented first.
+    #: At most this many over-represented forms are examined, those with the
+    #: most excess occurrences first.
     max_forms: int = 2000
     #: Candidate originals per form verified by the language model.
     lm_candidates: int = 3
@@ -700,8 +707,8 @@ def _min_gain(source: str, balanced: bool) -> float:
     n-gram, a word the bigram counts expect there) needs
     :data:`MIN_GAIN_UNRELATED` whatever the counts say: an under-represented
     n-gram balances some form's excess almost by construction.  A lexicon,
-    thesaurus or number candidate needs any gain when its deficit matches the form's
-    excess (_balance), :data:`MIN_GAIN_RELATED` otherwise.  A shorter run
+    thesaurus or number candidate needs any gain when its deficit matches the
+    form's excess (_balance), :data:`MIN_GAIN_RELATED` otherwise.  A shorter run
     of the form's own words ("part") reads better for its fewer tokens
     alone ("assistive technology" -> "technology"), so it needs
     :data:`MIN_GAIN_UNRELATED` too."""
