@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -523,3 +524,24 @@ def test_learn_bench_table_reports_time_and_memory():
     # Results written before the memory figures existed still print.
     del r["hidden"]["peak_rss_mb"], r["peak_rss_mb"], r["seconds"]
     assert "peak memory - MB" in format_learn_table(r)
+
+
+def test_candidates_do_not_depend_on_the_hash_seed():
+    # Context candidates tie often: here every context ends at the form, so
+    # all 40 words the bigram counts expect after "the" tie for 12 places.
+    # Ties must not be broken by set order, which changes with PYTHONHASHSEED.
+    code = (
+        "import json\n"
+        "from unspin.learn import _candidates, _collect_contexts\n"
+        "from unspin.lexicon import load_lexicon\n"
+        "texts = [f'In {1990 + i} it was the additionally.' for i in range(10)]\n"
+        "ctxs = _collect_contexts(texts, {'additionally'}, 4, 8, 0)['additionally']\n"
+        "print(json.dumps(sorted(_candidates('additionally', ctxs, load_lexicon(), {}, lm=True).items())))\n"
+    )
+    runs = []
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        runs.append(json.loads(out.stdout))
+    assert any(src == "context" for _, src in runs[0])
+    assert runs[0] == runs[1] == runs[2]

@@ -563,7 +563,9 @@ def _candidates(
         pool = (s & p) if (s is not None and p is not None) else (s or p or set())
         support.update(pool)
     need = max(2, len(ctxs) // 4)
-    for o, n in support.most_common(12):
+    # Ties broken by the word, not by set order (which changes with
+    # PYTHONHASHSEED from one run to the next).
+    for o, n in sorted(support.items(), key=lambda x: (-x[1], x[0]))[:12]:
         if n >= need:
             out.setdefault(o, "context")
     return _ordinary(out, form)
