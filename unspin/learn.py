@@ -137,6 +137,9 @@ MINORITY_SHARE = 0.5
 #: candidate that can no longer win min_win of them (see _lm_gains).
 VERIFY_STAGES = (3, 5)
 
+#: Observed context windows whose attention caches _lm_gains holds at once.
+VERIFY_CHUNK = 512
+
 #: Originals must be ordinary words (wordfreq Zipf scale).
 MIN_ZIPF_ORIGINAL = 3.0
 
@@ -764,36 +767,54 @@ def _lm_gains(
     """Language-model gain of each original over its form, per context.
 
     Each context window is scored once as observed and once per original.
-    The contexts are scored in stages (:data:`VERIFY_STAGES`): a pair that
-    has lost so many contexts that it can no longer win ``min_win`` of them
-    is not scored further, and its list stops there (its share of wins is
-    then below ``min_win`` too), so the outcome is the same as scoring all.
+    An original's window reads like the observed one up to the form, so it
+    runs the model only from there, on the observed window's attention cache
+    (``Scorer.score``'s ``keep`` and ``prefixes``): the shared tokens'
+    log-probabilities are the same on both sides and cancel.  The contexts
+    are scored in stages (:data:`VERIFY_STAGES`): a pair that has lost so
+    many contexts that it can no longer win ``min_win`` of them is not
+    scored further, and its list stops there (its share of wins is then
+    below ``min_win`` too), so the outcome is the same as scoring all.
     """
     from .lm import get_scorer
+    from .restore import _shared
 
     sc = get_scorer()
     out: list[list[float]] = [[] for _ in pairs]
-    observed: dict[tuple[int, int, int], float] = {}  # (sentence id, a, b) -> log-probability
     live = list(range(len(pairs)))
     done = 0
     for stage in (*VERIFY_STAGES, None):
-        seqs: list[list[int]] = []
-        obs_at: dict[tuple[int, int, int], int] = {}
-        jobs: list[tuple[int, tuple[int, int, int], int]] = []  # (pair, observed key, variant seq)
+        observed: dict[tuple[int, int, int], list[int]] = {}  # (sentence id, a, b) -> token ids
+        jobs: list[tuple[int, tuple[int, int, int], list[int]]] = []  # (pair, observed key, variant)
         for i in live:
             form, original, ctxs = pairs[i]
             for c in ctxs[done:stage]:
                 key = (id(c.sentence), c.a, c.b)
-                if key not in observed and key not in obs_at:
-                    obs_at[key] = len(seqs)
-                    seqs.append([sc.bos_id] + sc.encode(_window(c.sentence, c.a, c.b)[0])[0])
+                if key not in observed:
+                    observed[key] = [sc.bos_id] + sc.encode(_window(c.sentence, c.a, c.b)[0])[0]
                 rep = match_case(original, c.observed)
-                jobs.append((i, key, len(seqs)))
-                seqs.append([sc.bos_id] + sc.encode(_window(c.with_(rep), c.a, c.a + len(rep))[0])[0])
-        sums = [float(r.token_lp.sum()) for r in sc.score(seqs, batch_size=batch_size)]
-        observed.update((key, sums[j]) for key, j in obs_at.items())
-        for i, key, v in jobs:
-            out[i].append(sums[v] - observed[key])
+                jobs.append((i, key, [sc.bos_id] + sc.encode(_window(c.with_(rep), c.a, c.a + len(rep))[0])[0]))
+        # In chunks of observed windows, so that few attention caches are
+        # held at once (23 KB a token).
+        keys = list(observed)
+        for c0 in range(0, len(keys), VERIFY_CHUNK):
+            ks = keys[c0 : c0 + VERIFY_CHUNK]
+            row = {key: r for r, key in enumerate(ks)}
+            js = [j for j, (_, key, _) in enumerate(jobs) if key in row]
+            # Tokens of each observed window's cache its variants can read.
+            shared = {j: _shared(observed[jobs[j][1]], jobs[j][2]) for j in js}
+            keep_n = [0] * len(ks)
+            for j in js:
+                r = row[jobs[j][1]]
+                keep_n[r] = max(keep_n[r], shared[j])
+            base = sc.score([observed[k] for k in ks], batch_size=batch_size, keep=lambda r, _: keep_n[r])
+            sums = [float(b.token_lp.sum()) for b in base]
+            prefixes = [(base[row[jobs[j][1]]], shared[j]) if shared[j] else None for j in js]
+            var = sc.score([jobs[j][2] for j in js], batch_size=batch_size, prefixes=prefixes)
+            for j, v in zip(js, var):
+                i, key, _ = jobs[j]
+                out[i].append(float(v.token_lp.sum()) - sums[row[key]])
+            del base, var, prefixes
         if stage is None:
             break
         done = stage
@@ -824,27 +845,29 @@ def _lm_prescores(
             w, a = _window(c.sentence, c.a, c.b)
             ids, offs = sc.encode(w)
             rng = _tok_range(offs, a, a + len(c.observed))
-            seqs.append([sc.bos_id] + ids)
             if rng is None:
-                wants.append({})
                 metas.append(None)
                 continue
             fk, lk = rng
+            # The model reads left to right: the tokens after the form
+            # change nothing here, so they are not run.
+            seqs.append([sc.bos_id] + ids[: lk + 1])
             space = offs[fk][0] == a - 1
             firsts = {o: sc.first_token((" " if space else "") + match_case(o, c.observed)) for o in cands}
             wants.append({fk: set(firsts.values())})
             metas.append((fk, lk, firsts))
-    res = sc.score(seqs, wants, batch_size=batch_size)
+    res = iter(sc.score(seqs, wants, batch_size=batch_size))
     out: list[dict[str, float]] = []
     k = 0
     for form, ctxs, cands in items:
         tot: dict[str, list[float]] = {o: [] for o in cands}
         completion = {o: _completion(sc, o) for o in cands}
         for c in ctxs:
-            r, m = res[k], metas[k]
+            m = metas[k]
             k += 1
             if m is None:
                 continue
+            r = next(res)
             fk, lk, firsts = m
             obs = float(r.token_lp[fk : lk + 1].sum())
             for o, tid in firsts.items():
