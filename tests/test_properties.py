@@ -164,7 +164,7 @@ def test_sentence_memo_skips_unchanged_sentences(monkeypatch):
     text = "The economic system grew. Putin is anticipated to go to Astana final month.\nIt rained."
     calls = []
     real = restore._score_fast
-    monkeypatch.setattr(restore, "_score_fast", lambda s, t: (calls.append(s.text), real(s, t)))
+    monkeypatch.setattr(restore, "_score_fast", lambda s, m: (calls.append(s.text), real(s, m)))
     memo: dict = {}
     first = [restore._finish(d, FAST) for d in restore._analyse([text], FAST, memo=memo)]
     n = len(calls)
@@ -200,6 +200,126 @@ def test_sentence_memo_skips_tokenising_unchanged_sentences(monkeypatch):
     (doc,) = restore._analyse([text], FAST, [[(k, k + 12)]], memo=memo)
     assert seen[3:] == ["It rained at all times."]
     assert not any(p.start < k + 12 and k < p.end for p in doc.proposals)
+
+
+def _reference_slots(text, toks, lex):
+    """Slot search the slow, obvious way: every run of up to
+    ``lex.max_tokens`` tokens that starts with a word and continues with
+    words or "." is looked up whole."""
+    from unspin.restore import _OPENERS
+    from unspin.text import norm
+
+    def is_word(t):
+        return t.text[0].isalnum() or t.text[0] == "_"
+
+    out = []
+    for i, t0 in enumerate(toks):
+        if not is_word(t0):
+            continue
+        for j in range(i, min(len(toks), i + lex.max_tokens)):
+            if j > i and not is_word(toks[j]) and toks[j].text != ".":
+                break
+            key = "".join(
+                (" " if k > i and toks[k].start > toks[k - 1].end else "") + toks[k].text.replace("’", "'").lower()
+                for k in range(i, j + 1)
+            )
+            found = lex._rev.get(key, [])
+            # A form is found only through its prefixes (norm("x y") == "x y").
+            if not found or norm(key) != key:
+                continue
+            upper = t0.text[:1].isupper()
+            cands = [e for e in found if e.source != "moby"] if upper and i > 0 else list(found)
+            if not cands:
+                continue
+            left = next((t.text for t in reversed(toks[:i]) if is_word(t)), None)
+            right = next((t.text for t in toks[j + 1 :] if is_word(t)), None)
+            midcap = upper and i > 0 and toks[i - 1].text not in _OPENERS
+            out.append((t0.start, toks[j].end, text[t0.start : toks[j].end], cands, midcap, left, right))
+    return out
+
+
+@SETTINGS
+@given(text_st)
+def test_slot_search_finds_what_a_whole_key_lookup_finds(text):
+    """The prefix-pruned slot search finds exactly the lexicon's forms, with
+    their candidates and nearest words, that looking up every run finds."""
+    from unspin import restore
+    from unspin.lexicon import lexicon_for
+    from unspin.text import tokenize
+
+    lex = lexicon_for(FAST)
+    toks = tokenize(text)
+    props = restore._slots(text, toks, lex, [])
+    got = [(p.start, p.end, p.observed, list(p.cands), p.midcap, p.left, p.right) for p in props]
+    assert got == _reference_slots(text, toks, lex)
+
+
+@SETTINGS
+@given(st.lists(text_st, min_size=1, max_size=4))
+def test_slot_memo_gives_every_slot_its_own_score(texts):
+    """--fast's slot memo, shared between sentences and documents, gives
+    each slot the score that scoring it afresh gives."""
+    from unspin import restore
+    from unspin.lexicon import lexicon_for
+
+    lex = lexicon_for(FAST)
+    memo: dict = {}
+    for text in texts:
+        if not text.strip():
+            continue
+        fresh = restore._sentence(text, 0, len(text), FAST, lex, 0, (), ())
+        shared = restore._sentence(text, 0, len(text), FAST, lex, 0, (), ())
+        for a, b in zip(fresh, shared):
+            restore._score_fast(a)
+            restore._score_fast(b, memo)
+            key = lambda p: (p.start, p.end, p.suggestion, p.entry, p.score, p.lm_gain, p.prescore, p.alternatives)
+            assert [key(p) for p in a.proposals] == [key(p) for p in b.proposals]
+
+
+def test_slot_memo_scores_a_repeated_slot_once(monkeypatch):
+    """The same form between the same neighbours is scored once per memo,
+    across sentences and documents; other neighbours are scored anew."""
+    from unspin import ngram, restore
+
+    calls = []
+    real = ngram.phrase_logp
+    monkeypatch.setattr(ngram, "phrase_logp", lambda w, l, r: (calls.append((tuple(w), l, r)), real(w, l, r))[1])
+    memo: dict = {}
+    one = "It rained at all times here."
+    (doc,) = restore._analyse([one], FAST, slot_memo=memo)
+    n = len(calls)
+    assert n > 1 and any(w == ("at", "all", "times") for w, _, _ in calls)
+    again = list(restore._analyse([one + " " + one, "So. " + one], FAST, slot_memo=memo))
+    assert len(calls) == n
+    assert [(p.start, p.suggestion, p.score) for p in again[0].proposals[: len(doc.proposals)]] == [
+        (p.start, p.suggestion, p.score) for p in doc.proposals
+    ]
+    list(restore._analyse(["It snowed at all times here."], FAST, slot_memo=memo))
+    assert ("snowed", "at", "all", "times") not in calls and any(l == "snowed" for _, l, _ in calls[n:])
+
+
+@SETTINGS
+@given(st.text(max_size=30))
+def test_words_of_a_form_are_its_word_tokens(s):
+    from unspin.restore import _words
+    from unspin.text import tokenize
+
+    assert _words(s) == [t.text for t in tokenize(s) if t.is_word]
+
+
+def test_bigram_scores_are_the_counts_relative_frequencies():
+    """Stupid backoff: a listed bigram's relative frequency among its left
+    word's bigrams, else 0.4 times the word's unigram probability."""
+    import math
+
+    from unspin import ngram
+
+    counts, left_tot, _ = ngram._tables()
+    for a, b in [("last", "month"), ("of", "the"), ("economic", "system")]:
+        assert ngram.bigram_logp(a, b) == math.log(counts[(a, b)] / left_tot[a])
+        assert ngram.bigram_logp(a.title(), b.upper()) == ngram.bigram_logp(a, b)
+    assert ("fastidiously", "month") not in counts
+    assert ngram.bigram_logp("fastidiously", "month") == math.log(0.4) + ngram.unigram_logp("month")
 
 
 def test_gc_paused_restores_the_collector_state():

@@ -220,7 +220,7 @@ def _cold() -> None:
 
     for f in (ngram.bigram_logp, ngram.unigram_logp, text.match_case, text._is_english_word):
         f.cache_clear()
-    for f in (restore.channel_score, restore._words):
+    for f in (restore.channel_score, restore._split_words):
         f.cache_clear()
 
 
@@ -291,7 +291,7 @@ def _warm_ngrams() -> float:
     from .text import english_share
 
     t0 = time.perf_counter()
-    ngram.phrase_logp(["the"], None, None)
+    ngram.load()
     english_share("the word frequencies for the language check")
     return time.perf_counter() - t0
 

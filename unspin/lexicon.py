@@ -368,15 +368,18 @@ class Lexicon:
         self._rev = dict(self._rev)
         self._fwd = dict(self._fwd)
         self.max_n = max((k.count(" ") + 1 for k in self._rev), default=1)
-        # Every token-prefix of every key ("sq." gives "sq" and "sq."), so a
-        # search can stop as soon as no key starts the way the text does.
-        self._prefixes: set[str] = set()
+        # Slot search's index: every token-prefix of every key ("sq." gives
+        # "sq" and "sq.") with the entries for it as a whole key (none when
+        # it is only a prefix), so a search stops as soon as no key starts
+        # the way the text does, with one dict lookup per token.
+        self.prefix_index: dict[str, list[Entry]] = {}
         self.max_tokens = 1
         for k in self._rev:
             toks = tokenize(k)
             self.max_tokens = max(self.max_tokens, len(toks))
             for t in toks:
-                self._prefixes.add(k[: t.end])
+                p = k[: t.end]
+                self.prefix_index[p] = self._rev.get(p, _NONE)
 
     def reverse(self, spun: str) -> list[Entry]:
         """Candidate originals for a spun form (looked up by :func:`unspin.text.norm`)."""
@@ -385,14 +388,6 @@ class Lexicon:
     def forward(self, original: str) -> list[Entry]:
         """The spun alternatives a spinner could write for ``original``."""
         return self._fwd.get(norm(original), [])
-
-    def has_prefix(self, key: str) -> bool:
-        """``key`` (normalised) begins some spun form, token-wise."""
-        return key in self._prefixes
-
-    def lookup(self, key: str) -> list[Entry]:
-        """:meth:`reverse` for a key already normalised (the hot path)."""
-        return self._rev.get(key, _NONE)
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._rev.values())

@@ -22,6 +22,7 @@ BIGRAM_FILE = "frequency_bigramdictionary_en_243_342.txt"
 
 @lru_cache(maxsize=1)
 def _tables() -> tuple[dict[tuple[str, str], float], dict[str, float], dict[str, float]]:
+    """Bigram counts, each left word's total, and wordfreq's word frequencies."""
     from wordfreq import get_frequency_dict
 
     spec = importlib.util.find_spec("symspellpy")
@@ -43,6 +44,21 @@ def _tables() -> tuple[dict[tuple[str, str], float], dict[str, float], dict[str,
     return counts, left_tot, get_frequency_dict("en", "best")
 
 
+@lru_cache(maxsize=1)
+def _bigram_logps() -> dict[tuple[str, str], float]:
+    """log P(b | a) for every listed bigram, computed once: a lookup is then
+    all a listed bigram costs."""
+    counts, left_tot, _ = _tables()
+    log = math.log
+    return {k: log(c / left_tot[k[0]]) for k, c in counts.items()}
+
+
+def load() -> None:
+    """Read the tables now (a second or two), not at the first lookup."""
+    _tables()
+    _bigram_logps()
+
+
 @lru_cache(maxsize=200_000)
 def unigram_logp(w: str) -> float:
     """Natural-log unigram probability, floored at 1e-9 for unknown words.
@@ -61,11 +77,10 @@ def bigram_logp(left: str, w: str) -> float:
     >>> bigram_logp("last", "month") > bigram_logp("final", "month")
     True
     """
-    counts, left_tot, _ = _tables()
     a, b = left.lower(), w.lower()
-    c = counts.get((a, b))
-    if c is not None:
-        return math.log(c / left_tot[a])
+    lp = _bigram_logps().get((a, b))
+    if lp is not None:
+        return lp
     return BACKOFF + unigram_logp(b)
 
 

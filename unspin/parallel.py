@@ -80,7 +80,7 @@ def warm(config: Config) -> None:
     if config.fast:
         from . import ngram
 
-        ngram.phrase_logp(["the"], None, None)
+        ngram.load()
     else:
         from .lm import get_scorer
 

@@ -174,7 +174,7 @@ def _slots(text: str, toks: list[Token], lex: Lexicon, skip: list[tuple[int, int
 
     Keys grow token by token (a space where the text has whitespace, nothing
     where tokens touch, as in "sq."), and stop as soon as no lexicon key
-    starts that way, so most positions cost one or two dict lookups.
+    starts that way, so most positions cost one dict lookup.
     """
     if skip:
         toks = [t for t in toks if not _inside(t, skip)]
@@ -192,61 +192,60 @@ def _slots(text: str, toks: list[Token], lex: Lexicon, skip: list[tuple[int, int
     else:
         low = [w.replace("’", "'").lower() for w in words]
     isw = [w[0].isalnum() or w[0] == "_" for w in words]
-    # The nearest word on each side of every token (n-gram context).
-    left_of: list[str | None] = [None] * n
-    right_of: list[str | None] = [None] * n
-    last = None
-    for k in range(n):
-        left_of[k] = last
-        if isw[k]:
-            last = words[k]
-    last = None
-    for k in range(n - 1, -1, -1):
-        right_of[k] = last
-        if isw[k]:
-            last = words[k]
     out = []
-    has_prefix, lookup, width = lex.has_prefix, lex.lookup, lex.max_tokens
+    index, width = lex.prefix_index, lex.max_tokens
+    get = index.get
     for i in range(n):
         if not isw[i]:
             continue
-        t0 = toks[i]
         key = low[i]
-        for j in range(i, min(n, i + width)):
-            tj = toks[j]
-            if j > i:
-                if not isw[j] and words[j] != ".":
-                    break
-                key = key + (" " if tj.start > toks[j - 1].end else "") + low[j]
-            if not has_prefix(key):
+        found = get(key)
+        if found is None:
+            continue  # no spun form starts with this word: most words
+        upper = words[i][:1].isupper()
+        left = None  # the nearest word on each side (n-gram context)
+        for k in range(i - 1, -1, -1):
+            if isw[k]:
+                left = words[k]
                 break
-            found = lookup(key)
-            if not found:
-                continue
-            upper = words[i][:1].isupper()
-            if upper and i > 0:
-                # A capitalised word inside a sentence is usually a name:
-                # only the phrase tables (which list such cases) may touch it.
-                cands = [ent for ent in found if ent.source != "moby"]
-                if not cands:
-                    continue
-            else:
-                cands = list(found)
-            out.append(
-                _Proposal(
-                    t0.start,
-                    tj.end,
-                    text[t0.start : tj.end],
-                    "",
-                    cands[0],
-                    0.0,
-                    [],
-                    cands=cands,
-                    midcap=upper and i > 0 and words[i - 1] not in _OPENERS,
-                    left=left_of[i],
-                    right=right_of[j],
-                )
-            )
+        j = i
+        while True:
+            if found:
+                if upper and i > 0:
+                    # A capitalised word inside a sentence is usually a name:
+                    # only the phrase tables (which list such cases) may touch it.
+                    cands = [ent for ent in found if ent.source != "moby"]
+                else:
+                    cands = found  # the lexicon's own list: never changed
+                if cands:
+                    right = None
+                    for k in range(j + 1, n):
+                        if isw[k]:
+                            right = words[k]
+                            break
+                    start, end = toks[i].start, toks[j].end
+                    out.append(
+                        _Proposal(
+                            start,
+                            end,
+                            text[start:end],
+                            "",
+                            cands[0],
+                            0.0,
+                            [],
+                            cands=cands,
+                            midcap=upper and i > 0 and words[i - 1] not in _OPENERS,
+                            left=left,
+                            right=right,
+                        )
+                    )
+            j += 1
+            if j >= n or j - i >= width or (not isw[j] and words[j] != "."):
+                break
+            key = key + (" " if toks[j].start > toks[j - 1].end else "") + low[j]
+            found = get(key)
+            if found is None:
+                break
     return out
 
 
@@ -667,9 +666,27 @@ def _non_overlapping(props: list[_Proposal], key) -> list[_Proposal]:
 # Scoring without the language model (--fast)
 
 
-def _score_fast(sent: _Sentence, text: str) -> None:
+# Bound on a --fast slot memo's entries; it starts afresh when full.
+SLOT_MEMO_SIZE = 200_000
+
+
+def _score_fast(sent: _Sentence, memo: dict | None = None) -> None:
+    """Score a sentence's slots with word and bigram frequencies and keep
+    the best non-overlapping ones.
+
+    A slot's --fast score reads nothing but its observed form, its nearest
+    word on each side and its candidates, so ``memo`` (a dict the caller
+    keeps, e.g. across a chunk's restoration rounds) holds each such slot's
+    result once: later rounds re-read a changed sentence whole, yet only the
+    slots next to an edit see new neighbours.  The candidates are those the
+    lexicon lists for the observed form, or a subset of them (a capitalised
+    form after an opening quote keeps the phrase tables' only), so their
+    number tells which list a slot has.
+    """
     from .ngram import phrase_logp
 
+    if memo is not None and len(memo) > SLOT_MEMO_SIZE:
+        memo.clear()
     kept = []
     for p in sent.proposals:
         if p.midcap:
@@ -678,26 +695,40 @@ def _score_fast(sent: _Sentence, text: str) -> None:
             continue
         left, right = p.left, p.right
         observed = p.observed
-        obs = phrase_logp(_words(observed), left, right)
-        # Lower-case observed text gives every candidate its own casing
-        # (match_case would return it unchanged): the common case, skipped.
-        plain = observed.islower() and "’" not in observed
-        scored = []
-        for ent in p.cands:
-            surf = ent.original if plain else match_case(ent.original, observed)
-            gain = phrase_logp(_words(surf), left, right) - obs
-            scored.append((gain + channel_score(ent), gain, surf, ent))
-        scored.sort(key=itemgetter(0), reverse=True)  # stable: ties keep lexicon order
-        best = scored[0]
-        p.score, p.lm_gain, p.suggestion, p.entry = best
-        p.prescore = best[0]
-        p.alternatives = list(dict.fromkeys(s for _, _, s, _ in scored[1:4] if s != best[2]))
+        key = (observed, left, right, len(p.cands))
+        got = memo.get(key) if memo is not None else None
+        if got is None:
+            obs = phrase_logp(_words(observed), left, right)
+            # Lower-case observed text gives every candidate its own casing
+            # (match_case would return it unchanged): the common case, skipped.
+            plain = observed.islower() and "’" not in observed
+            scored = []
+            for ent in p.cands:
+                surf = ent.original if plain else match_case(ent.original, observed)
+                gain = phrase_logp(_words(surf), left, right) - obs
+                scored.append((gain + channel_score(ent), gain, surf, ent))
+            scored.sort(key=itemgetter(0), reverse=True)  # stable: ties keep lexicon order
+            best = scored[0]
+            alternatives = tuple(dict.fromkeys(s for _, _, s, _ in scored[1:4] if s != best[2]))
+            got = (*best, alternatives)
+            if memo is not None:
+                memo[key] = got
+        p.score, p.lm_gain, p.suggestion, p.entry, alternatives = got
+        p.prescore = p.score
+        p.alternatives = list(alternatives)
         kept.append(p)
     sent.proposals = _non_overlapping(kept, key=attrgetter("score"))
 
 
-@lru_cache(maxsize=100_000)
 def _words(s: str) -> list[str]:
+    """The words of ``s`` (a slot's form or a candidate), for n-gram scoring."""
+    if s.isalnum():
+        return [s]  # one word: most forms and candidates
+    return _split_words(s)
+
+
+@lru_cache(maxsize=100_000)
+def _split_words(s: str) -> list[str]:
     return [w for w in _TOKEN_RE.findall(s) if w[0].isalnum() or w[0] == "_"]
 
 
@@ -764,7 +795,9 @@ def _finish(doc: _Doc, config: Config, p_doc: float | None = None) -> Restoratio
     # probability, so a clean document that reads a little spun (0.5-0.7)
     # keeps its wording; its spans are still reported.
     restoring = p_doc >= max(config.doc_threshold, config.restore_threshold)
-    for p in props:
+    # Below span_threshold no span can pass either (most clean documents):
+    # their slots need no confidence.
+    for p in props if p_doc >= config.span_threshold else ():
         conf = _confidence(p, config) * p_doc
         if conf < config.span_threshold or p.suggestion == p.observed:
             continue
@@ -838,6 +871,7 @@ def _analyse(
     scores: dict | None = None,
     kept: dict | None = None,
     settle: bool = False,
+    slot_memo: dict | None = None,
 ) -> Iterator[_Doc]:
     """:func:`analyse_many`, optionally remembering each sentence's scores.
 
@@ -857,8 +891,14 @@ def _analyse(
     later restoration rounds re-read whole documents, but only the sentences
     an edit touched can score differently.  A memo never shares work between
     documents.
+
+    ``slot_memo`` (--fast only; a fresh one per call when not given) holds
+    each distinct slot's score, shared between documents: see
+    :func:`_score_fast`.
     """
     lex = lexicon_for(config)
+    if slot_memo is None:
+        slot_memo = {}
     scorer = None
     if not config.fast:
         from .lm import get_scorer
@@ -878,7 +918,7 @@ def _analyse(
             _score_lm(queue, scorer, config.batch_size, lex, scores, kept, config, settled)
         else:
             for s in queue:
-                _score_fast(s, docs[s.doc].text)
+                _score_fast(s, slot_memo)
         for s, g in zip(queue, owners):
             d = docs[s.doc]
             d.proposals.extend(s.proposals)
@@ -1038,7 +1078,11 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
     memo: dict = {}
     scores: dict = {}
     kept: dict = {}
-    results = [_finish(d, config) for d in _analyse(texts, config, memo=memo, scores=scores, kept=kept, settle=True)]
+    slots: dict = {}  # --fast slot scores (see _score_fast)
+    results = [
+        _finish(d, config)
+        for d in _analyse(texts, config, memo=memo, scores=scores, kept=kept, settle=True, slot_memo=slots)
+    ]
     cfg = config.with_(clean_boilerplate=False)
     active = [i for i, r in enumerate(results) if _substitutions(r.edits)]
     for _ in range(MAX_ROUNDS - 1):
@@ -1063,6 +1107,7 @@ def _restore_chunk(texts: list[str], config: Config) -> list[Restoration]:
             english=True,
             scores=scores,
             kept=kept,
+            slot_memo=slots,
         )
         again = [_finish(d, cfg, results[i].detection.spun_probability) for i, d in zip(active, docs)]
         still = []
