@@ -282,8 +282,13 @@ def test_slot_memo_scores_a_repeated_slot_once(monkeypatch):
     from unspin import ngram, restore
 
     calls = []
-    real = ngram.phrase_logp
-    monkeypatch.setattr(ngram, "phrase_logp", lambda w, l, r: (calls.append((tuple(w), l, r)), real(w, l, r))[1])
+    real = ngram.phrase_logps
+
+    def counted(phrases, left, right):
+        calls.append((tuple(phrases[0]), left, right))  # a slot's form, then its candidates
+        return real(phrases, left, right)
+
+    monkeypatch.setattr(ngram, "phrase_logps", counted)
     memo: dict = {}
     one = "It rained at all times here."
     (doc,) = restore._analyse([one], FAST, slot_memo=memo)
@@ -305,6 +310,36 @@ def test_words_of_a_form_are_its_word_tokens(s):
     from unspin.text import tokenize
 
     assert _words(s) == [t.text for t in tokenize(s) if t.is_word]
+
+
+@SETTINGS
+@given(
+    st.lists(st.lists(st.sampled_from(VOCAB), min_size=1, max_size=3), min_size=1, max_size=5),
+    st.one_of(st.none(), st.sampled_from(VOCAB)),
+    st.one_of(st.none(), st.sampled_from(VOCAB)),
+)
+def test_a_slots_phrases_score_as_each_alone(phrases, left, right):
+    from unspin import ngram
+
+    assert ngram.phrase_logps(phrases, left, right) == [ngram.phrase_logp(p, left, right) for p in phrases]
+
+
+@SETTINGS
+@given(
+    st.floats(-50, 50),
+    st.floats(-20, 5),
+    st.sampled_from(["moby", "phrases", "table:x.tsv", "tortured"]),
+    st.booleans(),
+)
+def test_span_confidence_is_the_logistic_model_of_span_vector(gain, channel, source, fast):
+    from importlib import import_module
+    from operator import mul
+
+    detect = import_module("unspin.detect")  # the module, not unspin.detect()
+    cfg = Config(fast=fast)
+    w = detect.calibration()[detect._mode(cfg)]["span"]
+    z = w[0] + sum(map(mul, w[1:], detect.span_vector(gain, channel, source)))
+    assert detect.span_confidence(gain, channel, source, cfg) == detect._sigmoid(z)
 
 
 def test_bigram_scores_are_the_counts_relative_frequencies():

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 from functools import lru_cache
-from operator import mul
 from pathlib import Path
 
 from .config import DEFAULT, Config
@@ -72,8 +71,10 @@ def span_vector(lm_gain: float, channel: float, source: str) -> list[float]:
 
 def span_confidence(lm_gain: float, channel: float, source: str, config: Config = DEFAULT) -> float:
     """P(slot was spun from its suggestion | its document is spun)."""
-    w = calibration()[_mode(config)]["span"]
-    z = w[0] + sum(map(mul, w[1:], span_vector(lm_gain, channel, source)))
+    # span_vector's terms written out (the same sum, in the same order):
+    # called for every slot of a spun document.
+    w0, w_gain, w_channel, w_moby = calibration()[_mode(config)]["span"]
+    z = w0 + (w_gain * lm_gain + w_channel * channel + w_moby * (1.0 if source == "moby" else 0.0))
     return _sigmoid(z)
 
 

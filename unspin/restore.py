@@ -683,7 +683,7 @@ def _score_fast(sent: _Sentence, memo: dict | None = None) -> None:
     form after an opening quote keeps the phrase tables' only), so their
     number tells which list a slot has.
     """
-    from .ngram import phrase_logp
+    from .ngram import phrase_logps
 
     if memo is not None and len(memo) > SLOT_MEMO_SIZE:
         memo.clear()
@@ -698,14 +698,15 @@ def _score_fast(sent: _Sentence, memo: dict | None = None) -> None:
         key = (observed, left, right, len(p.cands))
         got = memo.get(key) if memo is not None else None
         if got is None:
-            obs = phrase_logp(_words(observed), left, right)
             # Lower-case observed text gives every candidate its own casing
             # (match_case would return it unchanged): the common case, skipped.
             plain = observed.islower() and "’" not in observed
+            cands = p.cands
+            surfs = [ent.original for ent in cands] if plain else [match_case(e.original, observed) for e in cands]
+            obs, *lps = phrase_logps([_words(observed)] + [_words(s) for s in surfs], left, right)
             scored = []
-            for ent in p.cands:
-                surf = ent.original if plain else match_case(ent.original, observed)
-                gain = phrase_logp(_words(surf), left, right) - obs
+            for lp, surf, ent in zip(lps, surfs, cands):
+                gain = lp - obs
                 scored.append((gain + channel_score(ent), gain, surf, ent))
             scored.sort(key=itemgetter(0), reverse=True)  # stable: ties keep lexicon order
             best = scored[0]
