@@ -529,6 +529,11 @@ def test_bench_fast_small(tmp_path):
     assert "Traceback" not in err(p)
     figures = json.loads(o.read_text(encoding="utf-8"))
     assert figures["mode"] == "fast" and "synthetic" in figures and "throughput" in figures
+    # The one-process figure is the median of three timed passes over the same texts.
+    tp = figures["throughput"]
+    assert len(tp["runs"]) == 3 and tp["words_per_second"] == sorted(tp["runs"])[1]
+    assert tp["texts"] == 6 and tp["words"] > 0
+    assert "median of 3 timed passes" in out(p)
 
 
 def test_bench_real_dev_must_be_a_directory(tmp_path):

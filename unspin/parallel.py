@@ -1,9 +1,9 @@
 """Restoring batches of documents on several processes (``scan --jobs N``).
 
-One process restores about 36,000 words/s in ``--fast`` mode on a 2-core
-machine and leaves the second core idle; in accurate mode the language
-model's matrix products use both cores but the Python around them (slot
-search, decisions, rounds) runs on one.  :func:`restore_batches` hands
+One process in ``--fast`` mode leaves the second core of a 2-core machine
+idle (``unspin bench`` times one process and the workers); in accurate mode
+the language model's matrix products use both cores but the Python around
+them (slot search, decisions, rounds) runs on one.  :func:`restore_batches` hands
 whole batches to worker processes and gives the results back in input order.
 
 Workers are forked (where the platform forks) after the parent has loaded
