@@ -303,6 +303,26 @@ def test_slot_memo_scores_a_repeated_slot_once(monkeypatch):
     assert ("snowed", "at", "all", "times") not in calls and any(l == "snowed" for _, l, _ in calls[n:])
 
 
+def test_slot_memo_stays_within_its_bound(monkeypatch):
+    """A full slot memo starts afresh: bounded memory, the same restorations."""
+    from unspin import restore
+
+    text = (Path(__file__).resolve().parents[1] / "examples" / "seed_spun_article.txt").read_text(encoding="utf-8")
+    want = restore_and_explain(text, FAST)
+    monkeypatch.setattr(restore, "SLOT_MEMO_SIZE", 3)
+    seen = []
+    real = restore._score_fast
+
+    def watched(sent, memo):
+        n = len(sent.proposals)
+        real(sent, memo)
+        seen.append(len(memo) - n)  # what the memo held before this sentence, at most
+
+    monkeypatch.setattr(restore, "_score_fast", watched)
+    assert restore_and_explain(text, FAST) == want
+    assert len(seen) > 5 and max(seen) <= 3 + 1
+
+
 @SETTINGS
 @given(st.text(max_size=30))
 def test_words_of_a_form_are_its_word_tokens(s):
