@@ -897,7 +897,7 @@ def _analyse(
 
     ``slot_memo`` (--fast only; a fresh one per call when not given) holds
     each distinct slot's score, shared between documents: see
-    :func:`_score_fast`.
+    :func:`_score_fast`.  One memo serves one lexicon (one ``config.tables``).
     """
     lex = lexicon_for(config)
     if slot_memo is None:
