@@ -207,7 +207,6 @@ def _reference_slots(text, toks, lex):
     ``lex.max_tokens`` tokens that starts with a word and continues with
     words or "." is looked up whole."""
     from unspin.restore import _OPENERS
-    from unspin.text import norm
 
     def is_word(t):
         return t.text[0].isalnum() or t.text[0] == "_"
@@ -224,8 +223,7 @@ def _reference_slots(text, toks, lex):
                 for k in range(i, j + 1)
             )
             found = lex._rev.get(key, [])
-            # A form is found only through its prefixes (norm("x y") == "x y").
-            if not found or norm(key) != key:
+            if not found:
                 continue
             upper = t0.text[:1].isupper()
             cands = [e for e in found if e.source != "moby"] if upper and i > 0 else list(found)
