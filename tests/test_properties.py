@@ -337,9 +337,19 @@ def test_words_of_a_form_are_its_word_tokens(s):
     st.one_of(st.none(), st.sampled_from(VOCAB)),
 )
 def test_a_slots_phrases_score_as_each_alone(phrases, left, right):
+    """Each phrase's score is its word pairs' bigram scores summed in order
+    (a unigram score for a first word without a left neighbour)."""
     from unspin import ngram
 
-    assert ngram.phrase_logps(phrases, left, right) == [ngram.phrase_logp(p, left, right) for p in phrases]
+    def alone(words):
+        lp, prev = 0.0, left
+        for w in words:
+            lp += ngram.bigram_logp(prev, w) if prev else ngram.unigram_logp(w)
+            prev = w
+        return lp + ngram.bigram_logp(prev, right) if right is not None else lp
+
+    assert ngram.phrase_logps(phrases, left, right) == [alone(p) for p in phrases]
+    assert [ngram.phrase_logp(p, left, right) for p in phrases] == [alone(p) for p in phrases]
 
 
 @SETTINGS

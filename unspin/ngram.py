@@ -85,25 +85,24 @@ def bigram_logp(left: str, w: str) -> float:
 
 
 def phrase_logp(words: list[str], left: str | None, right: str | None) -> float:
-    """Log-probability of ``words`` between ``left`` and ``right`` neighbours."""
-    lp = 0.0
-    prev = left
-    for w in words:
-        lp += bigram_logp(prev, w) if prev else unigram_logp(w)
-        prev = w
-    if right is not None and prev is not None:
-        lp += bigram_logp(prev, right)
-    return lp
+    """Log-probability of ``words`` between ``left`` and ``right`` neighbours
+    (see :func:`phrase_logps`).
+
+    >>> phrase_logp(["last", "month"], "visits", "and") > phrase_logp(["final", "month"], "visits", "and")
+    True
+    """
+    return phrase_logps([words], left, right)[0]
 
 
 def phrase_logps(phrases: list[list[str]], left: str | None, right: str | None) -> list[float]:
-    """:func:`phrase_logp` of each of ``phrases`` between the same neighbours:
-    a slot's form and its candidates in one call, the neighbours lower-cased
-    once and the bigram table read directly (the same sums, term by term).
+    """Log-probability of each of ``phrases`` between the same neighbours:
+    the sum of :func:`bigram_logp` over its word pairs, the left neighbour's
+    included (:func:`unigram_logp` for a first word without one), and the
+    pair its last word makes with the right neighbour.
 
-    >>> a, b = phrase_logps([["final", "month"], ["last", "month"]], "visits", "and")
-    >>> (a, b) == (phrase_logp(["final", "month"], "visits", "and"), phrase_logp(["last", "month"], "visits", "and"))
-    True
+    One call scores a slot's form and all its candidates: the neighbours are
+    lower-cased once and the bigram table is read directly, without
+    :func:`bigram_logp`'s per-pair cache.
     """
     get = _bigram_logps().get
     uni = unigram_logp
