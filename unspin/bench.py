@@ -694,7 +694,7 @@ def format_table(result: dict[str, Any]) -> str:
     if fl:
         lines.append(
             f"lm_floor: {_fmt(fl.get('words_per_second'), 0)} words/s"
-            + (f" (runs: {', '.join(_fmt(x, 0) for x in fl['runs'])})" if fl.get("runs") else "")
+            + (f" (runs: {_runs(fl['runs'])})" if fl.get("runs") else "")
             + "; accurate mode runs at "
             f"{_fmt(fl.get('accurate_share_of_floor'), 2)} of it"
         )

@@ -687,7 +687,9 @@ def _score_fast(sent: _Sentence, memo: dict | None = None) -> None:
     """
     from .ngram import phrase_logps
 
-    if memo is not None and len(memo) > SLOT_MEMO_SIZE:
+    if memo is None:
+        memo = {}
+    elif len(memo) > SLOT_MEMO_SIZE:
         memo.clear()
     kept = []
     for p in sent.proposals:
@@ -698,7 +700,7 @@ def _score_fast(sent: _Sentence, memo: dict | None = None) -> None:
         left, right = p.left, p.right
         observed = p.observed
         key = (observed, left, right, len(p.cands))
-        got = memo.get(key) if memo is not None else None
+        got = memo.get(key)
         if got is None:
             # Lower-case observed text gives every candidate its own casing
             # (match_case would return it unchanged): the common case, skipped.
@@ -713,9 +715,7 @@ def _score_fast(sent: _Sentence, memo: dict | None = None) -> None:
             scored.sort(key=itemgetter(0), reverse=True)  # stable: ties keep lexicon order
             best = scored[0]
             alternatives = tuple(dict.fromkeys(s for _, _, s, _ in scored[1:4] if s != best[2]))
-            got = (*best, alternatives)
-            if memo is not None:
-                memo[key] = got
+            got = memo[key] = (*best, alternatives)
         p.score, p.lm_gain, p.suggestion, p.entry, alternatives = got
         p.prescore = p.score
         p.alternatives = list(alternatives)
