@@ -321,6 +321,34 @@ def test_slot_memo_stays_within_its_bound(monkeypatch):
     assert len(seen) > 5 and max(seen) <= 3 + 1
 
 
+# Whitespace of several kinds, word joiners and characters whose case or
+# class is unusual, so tokens meet every kind of neighbour.
+TOKEN_ALPHABET = "ab9_ \t\n\u00a0\u2028\u3000’'-.,İß\u0301é"
+
+
+@SETTINGS
+@given(st.text(alphabet=TOKEN_ALPHABET, max_size=60) | st.text(max_size=60), st.integers(0, 50))
+def test_tokenize_matches_a_scan_of_the_token_pattern(text, offset):
+    """tokenize builds tokens from whitespace-led pieces: the same tokens as
+    matching the token pattern one match at a time."""
+    from unspin.text import _TOKEN_RE, tokenize
+
+    want = [(m.start() + offset, m.end() + offset, m.group()) for m in _TOKEN_RE.finditer(text)]
+    assert [tuple(t) for t in tokenize(text, offset)] == want
+
+
+def test_regex_classes_are_the_str_methods_the_code_assumes():
+    """Over all of Unicode: tokenize strips each piece's leading \\s with
+    str.lstrip (str.isspace), and Token.is_word tells the tokens that the
+    pattern's \\w starts by str.isalnum or "_"."""
+    import re
+
+    space, word = re.compile(r"\s"), re.compile(r"\w")
+    chars = list(map(chr, range(0x110000)))
+    assert [c for c in chars if bool(space.fullmatch(c)) != c.isspace()] == []
+    assert [c for c in chars if bool(word.fullmatch(c)) != (c.isalnum() or c == "_")] == []
+
+
 @SETTINGS
 @given(st.text(max_size=30))
 def test_words_of_a_form_are_its_word_tokens(s):

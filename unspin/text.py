@@ -6,8 +6,9 @@ edit exactly the characters they mean to and leave the rest byte for byte.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from itertools import islice
+from functools import lru_cache, partial
+from itertools import accumulate, chain, islice
+from operator import sub
 from typing import Iterator, NamedTuple
 
 # A word: letters/digits, joined by internal apostrophes (straight or curly),
@@ -16,6 +17,10 @@ from typing import Iterator, NamedTuple
 _WORD = r"\w+(?:['’\-]\w+)*(?:\.\d+)*"  # word, contraction, hyphenated, decimal
 _TOKEN_RE = re.compile(rf"{_WORD}|[^\w\s]")  # or a single punctuation mark
 _WORD_RE = re.compile(_WORD)  # words alone (for counting them)
+# A token with the whitespace before it: every character of a text is a word
+# character, whitespace or punctuation, so these pieces tile the text up to
+# its trailing whitespace, and their lengths give every token's offsets.
+_PIECE_RE = re.compile(rf"\s*(?:{_WORD}|[^\w\s])")
 
 # Sentence ends: ., ! or ? (optionally followed by closing quotes/brackets)
 # then whitespace; or a line break.  Good enough for scoring context: a wrong
@@ -41,10 +46,19 @@ def tokenize(text: str, offset: int = 0) -> list[Token]:
     >>> tokenize("a b", offset=10)[1]
     Token(start=12, end=13, text='b')
     """
-    # tuple.__new__ skips NamedTuple's Python-level constructor (a quarter
-    # faster on the hot path of restoration).
-    new = tuple.__new__
-    return [new(Token, (m.start() + offset, m.end() + offset, m.group())) for m in _TOKEN_RE.finditer(text)]
+    # The whole loop runs in C (findall, map, accumulate): 1.15-1.2x as fast
+    # as building each token from a match object (paired timings over the
+    # benchmark's sentences), on the hot path of restoration.  str.lstrip strips what \s matches (both are
+    # str.isspace), so each piece less its leading space is its token.
+    # Trailing space is cut first: no token follows it, and findall would
+    # retry the pattern at each of its characters (quadratic in its length).
+    pieces = _PIECE_RE.findall(text.rstrip())
+    words = list(map(str.lstrip, pieces))
+    ends = list(islice(accumulate(chain((offset,), map(len, pieces))), 1, None))
+    return list(map(_new_token, zip(map(sub, ends, map(len, words)), ends, words)))
+
+
+_new_token = partial(tuple.__new__, Token)  # Token(*fields) without the Python-level constructor
 
 
 def sentences(text: str) -> Iterator[tuple[int, int]]:
@@ -154,7 +168,7 @@ def english_share(text: str, sample: int = 300) -> float:
     >>> english_share("Der Präsident wird morgen nach Kasachstan reisen und dort sprechen.") < 0.5
     True
     """
-    words = [m.group().lower() for m in islice(_ALPHA_RE.finditer(text), sample)]
+    words = list(map(str.lower, map(re.Match.group, islice(_ALPHA_RE.finditer(text), sample))))
     if not words:
         return 0.0
-    return sum(_is_english_word(w) for w in words) / len(words)
+    return sum(map(_is_english_word, words)) / len(words)
