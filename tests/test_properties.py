@@ -484,13 +484,18 @@ def test_finish_uses_the_given_document_probability():
     given (an earlier round's), in place of the one it would compute."""
     from unspin import restore
 
-    (doc,) = list(restore._analyse(["The economic system grew."], FAST))
+    # Three spun phrases: one alone in a short sentence is not enough for
+    # --fast's document model to call it spun.
+    text = "The economic system grew at all times, and the financial institution shall be glad, he stated."
+    (doc,) = list(restore._analyse([text], FAST))
     own = restore._finish(doc, FAST)
-    assert [e.after for e in own.edits] == ["economy"]
-    assert own.detection.spun_probability > 0.5
+    assert "economy" in [e.after for e in own.edits]
+    assert 0.5 < own.detection.spun_probability < 1.0
     ruled_clean = restore._finish(doc, FAST, 0.0)
     assert ruled_clean.edits == [] and ruled_clean.detection.spun_probability == 0.0
-    assert restore._finish(doc, FAST, 1.0).edits[0].confidence >= own.edits[0].confidence
+    sure = restore._finish(doc, FAST, 1.0)
+    conf = {e.after: e.confidence for e in sure.edits}
+    assert all(conf[e.after] > e.confidence for e in own.edits)
 
 
 @pytest.mark.lm

@@ -28,3 +28,5 @@ def test_case(case):
         assert s in r.text, (s, r.text)
     for s in case.get("absent", []):
         assert s not in r.text, (s, r.text)
+    if "spun" in case:
+        assert r.detection.is_spun == case["spun"], r.detection.spun_probability
