@@ -534,6 +534,9 @@ def test_bench_fast_small(tmp_path):
     assert len(tp["runs"]) == 3 and tp["words_per_second"] == sorted(tp["runs"])[1]
     assert tp["texts"] == 6 and tp["words"] > 0
     assert "median of 3 timed passes" in out(p)
+    short = figures["short"]["buckets"]
+    assert figures["short"]["texts"] == 2 * short["all"]["clean"] > 0
+    assert "short texts" in out(p)
 
 
 def test_bench_real_dev_must_be_a_directory(tmp_path):

@@ -1,6 +1,6 @@
 """The benchmark behind ``unspin bench``: the figures the README reports.
 
-Three parts, each a section of the returned dict (and of the JSON file):
+Four parts, each a section of the returned dict (and of the JSON file):
 
 ``synthetic``
     The held-out *test* split of the sample corpus (:mod:`unspin.corpus`,
@@ -19,6 +19,12 @@ Three parts, each a section of the returned dict (and of the JSON file):
       clean word, and how many clean documents came back changed.
 
     Figures are given for all documents and broken down by style and source.
+
+``short``
+    The same documents' first one to three sentences, clean and spun
+    (styles by turns): per length bucket, clean texts called spun and
+    changed, spun texts called spun (:func:`short_figures`).  A document
+    model needs evidence to accumulate; this is where it runs short.
 
 ``throughput``
     Words per second of restoration over all the texts above (clean and
@@ -134,11 +140,12 @@ class _Item:
     spun_errors: int  # word errors of the spun text against the original
 
 
-def _test_docs(limit_docs: int | None):
-    """Test-split documents, news and wiki interleaved so any prefix mixes both."""
+def _test_docs(limit_docs: int | None, split: str = "test"):
+    """Test-split documents (or ``split``'s), news and wiki interleaved so
+    any prefix mixes both."""
     from . import corpus
 
-    by_source = [corpus.split(corpus.documents(s), "test") for s in corpus.SOURCES]
+    by_source = [corpus.split(corpus.documents(s), split) for s in corpus.SOURCES]
     out = []
     for k in range(max(len(x) for x in by_source)):
         for docs in by_source:
@@ -337,6 +344,59 @@ def _synthetic(config: Config, docs, lexicon, log) -> tuple[dict[str, Any], dict
                 log(f"synthetic: {done}/{len(docs)} documents, {texts.words:,} words")
     summary = {k: t.summary(config.doc_threshold) for k, t in tallies.items()}
     return summary, _speed(n_texts, texts.words, seconds)
+
+
+# --------------------------------------------------------------------------
+# Short texts
+
+#: Word-count buckets of the short-text figures: [low, high) words.
+SHORT_BUCKETS = ((0, 30), (30, 60), (60, None))
+
+
+def short_texts(docs, lexicon) -> Iterator[tuple[str, str]]:
+    """(clean, spun) short texts: each document's first one to three
+    sentences (``1 + i % 3`` for the ``i``-th document, where it has more),
+    spun in the two styles by turns at :data:`RATE`."""
+    from .spin import spin
+    from .text import sentences
+
+    for i, d in enumerate(docs):
+        ends = [e for _, e in sentences(d.text)]
+        k = 1 + i % 3
+        if len(ends) <= k:
+            continue
+        text = d.text[: ends[k - 1]]
+        style = STYLES[i % 2]
+        yield text, spin(text, seed=SEEDS[style], style=style, rate=RATE, lexicon=lexicon).text
+
+
+def _bucket_name(low: int, high: int | None) -> str:
+    return f"under {high}" if low == 0 else f"{low}-{high - 1}" if high else f"{low}+"
+
+
+def short_figures(config: Config, docs, lexicon) -> dict[str, Any]:
+    """How short texts fare: per length bucket (the clean text's words), how
+    many clean texts are called spun and how many have words changed, and
+    how many spun ones are called spun.  A document model needs evidence to
+    accumulate, so these show where it stops being able to tell."""
+    from .restore import restore_many
+
+    pairs = list(short_texts(docs, lexicon))
+    texts = [t for pair in pairs for t in pair]
+    counts = ("clean", "clean_called_spun", "clean_changed", "spun", "spun_called_spun")
+    rows = {name: dict.fromkeys(counts, 0) for name in [_bucket_name(*b) for b in SHORT_BUCKETS] + ["all"]}
+    results = restore_many(texts, config)  # clean, spun, clean, spun, ...
+    for clean, _ in pairs:
+        rc, rs = next(results), next(results)
+        n = word_count(clean)
+        name = next(_bucket_name(lo, hi) for lo, hi in SHORT_BUCKETS if n >= lo and (hi is None or n < hi))
+        for row in (rows[name], rows["all"]):
+            row["clean"] += 1
+            row["clean_called_spun"] += rc.detection.is_spun
+            row["clean_changed"] += rc.text != clean
+            row["spun"] += 1
+            row["spun_called_spun"] += rs.detection.is_spun
+    return {"documents": len(docs), "texts": len(texts), "rate": RATE, "buckets": rows}
 
 
 # --------------------------------------------------------------------------
@@ -568,6 +628,8 @@ def run_bench(
     _cold()
     synthetic, speed = _synthetic(config, docs, lexicon, log)
     result["synthetic"] = synthetic
+    log("short texts: each document's first one to three sentences, clean and spun")
+    result["short"] = short_figures(config, docs, lexicon)
     if config.fast:
         # A --fast pass over the benchmark takes about a second, and one such
         # timing swings by a third on a shared machine: the figure is the
@@ -669,6 +731,16 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"{'synthetic':<10}" + "".join(f"{h:>9}" for _, h in cols))
         for group, s in syn.items():
             lines.append(f"{group:<10}" + "".join(f"{_fmt(s.get(k)):>9}" for k, _ in cols))
+    short = result.get("short")
+    if short:
+        lines.append("")
+        lines.append("short texts (first 1-3 sentences)   clean: called spun, changed   spun: called spun")
+        for name, row in short["buckets"].items():
+            lines.append(
+                f"  {name + ' words' if name != 'all' else 'all':<16}"
+                f"{row['clean_called_spun']:>8} / {row['clean']:<5}{row['clean_changed']:>4} / {row['clean']:<8}"
+                f"{row['spun_called_spun']:>8} / {row['spun']}"
+            )
     tp = result.get("throughput", {})
     if tp:
         lines.append("")

@@ -1,0 +1,34 @@
+"""unspin.bench's short-text figures."""
+from unspin import bench
+from unspin.config import Config
+from unspin.lexicon import load_lexicon
+from unspin.text import sentences
+
+
+def test_short_texts_are_each_documents_first_sentences():
+    docs = bench._test_docs(12)
+    pairs = list(bench.short_texts(docs, load_lexicon()))
+    assert pairs
+    got = iter(pairs)
+    for i, d in enumerate(docs):
+        ends = [e for _, e in sentences(d.text)]
+        k = 1 + i % 3
+        if len(ends) <= k:
+            continue  # a document no longer than its cut gives no short text
+        clean, spun = next(got)
+        assert clean == d.text[: ends[k - 1]]
+        assert spun != clean
+    assert next(got, None) is None
+
+
+def test_short_figures_count_every_text_once_per_bucket():
+    docs = bench._test_docs(9)
+    fig = bench.short_figures(Config(fast=True), docs, load_lexicon())
+    rows = fig["buckets"]
+    parts = [r for name, r in rows.items() if name != "all"]
+    assert len(parts) == len(bench.SHORT_BUCKETS)
+    for key, total in rows["all"].items():
+        assert sum(r[key] for r in parts) == total
+    assert rows["all"]["clean"] == rows["all"]["spun"] == fig["texts"] // 2
+    for r in parts:
+        assert r["clean_changed"] <= r["clean"] and r["spun_called_spun"] <= r["spun"]
