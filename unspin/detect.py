@@ -17,12 +17,12 @@ suggestion) pair (see :func:`evidence`) and summarised per document as
 probability; its coefficients were fitted on the *train* split of the
 synthetic benchmark (spun and clean documents, ``benchmarks/calibrate.py``)
 so the probability is calibrated on text like it, and checked on the
-held-out test split and the real pages by ``unspin bench``.  The
-document model is fitted with each clean text weighted 4 times (16 for
---fast, whose n-gram evidence is weaker; ``CLEAN_WEIGHT`` in
-benchmarks/calibrate.py): its probability is calibrated for a corpus in
-which about 1 text in 5 (in 17) is spun, not half, so that a short clean
-text with one odd phrase is not called spun.
+held-out test split and the real pages by ``unspin bench``.  --fast's
+document model is fitted with each clean text weighted 16 times
+(``CLEAN_WEIGHT`` in benchmarks/calibrate.py): its n-gram evidence cannot
+keep short clean texts apart as the language model's does, so its
+probability is calibrated for a corpus in which about 1 text in 17 is
+spun, not half.
 
 Why it avoids false positives
 -----------------------------
