@@ -33,10 +33,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from unspin.bench import leading_sentences  # noqa: E402
 from unspin.config import Config  # noqa: E402
 from unspin.detect import doc_vector, features, span_vector  # noqa: E402
 from unspin.restore import analyse_many, channel_score  # noqa: E402
-from unspin.text import norm, sentences  # noqa: E402
+from unspin.text import norm  # noqa: E402
 
 
 # Weight of a clean text against a spun one in the document model's fit.
@@ -88,10 +89,9 @@ def build_items(n_docs: int, rate: float):
     items = []
     for i, d in enumerate(docs):
         items.append(d.text)
-        sents = list(sentences(d.text))
-        k = 1 + i % 3
-        if len(sents) > k:
-            items.append(d.text[: sents[k - 1][1]])
+        short = leading_sentences(d.text, i)
+        if short is not None:
+            items.append(short)
     texts, labels, truths = [], [], []
     for i, text in enumerate(items):
         texts.append(text)

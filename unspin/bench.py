@@ -353,19 +353,27 @@ def _synthetic(config: Config, docs, lexicon, log) -> tuple[dict[str, Any], dict
 SHORT_BUCKETS = ((0, 30), (30, 60), (60, None))
 
 
-def short_texts(docs, lexicon) -> Iterator[tuple[str, str]]:
-    """(clean, spun) short texts: each document's first one to three
-    sentences (``1 + i % 3`` for the ``i``-th document, where it has more),
-    spun in the two styles by turns at :data:`RATE`."""
-    from .spin import spin
+def leading_sentences(text: str, i: int) -> str | None:
+    """The ``i``-th document's short text: its first ``1 + i % 3``
+    sentences, or None where it has no more than that (the cut would be the
+    whole document).  Calibration (benchmarks/calibrate.py) fits on the same
+    cut of the train split."""
     from .text import sentences
 
+    ends = [e for _, e in sentences(text)]
+    k = 1 + i % 3
+    return text[: ends[k - 1]] if len(ends) > k else None
+
+
+def short_texts(docs, lexicon) -> Iterator[tuple[str, str]]:
+    """(clean, spun) short texts: each document's :func:`leading_sentences`,
+    spun in the two styles by turns at :data:`RATE`."""
+    from .spin import spin
+
     for i, d in enumerate(docs):
-        ends = [e for _, e in sentences(d.text)]
-        k = 1 + i % 3
-        if len(ends) <= k:
+        text = leading_sentences(d.text, i)
+        if text is None:
             continue
-        text = d.text[: ends[k - 1]]
         style = STYLES[i % 2]
         yield text, spin(text, seed=SEEDS[style], style=style, rate=RATE, lexicon=lexicon).text
 

@@ -48,8 +48,9 @@ def tokenize(text: str, offset: int = 0) -> list[Token]:
     """
     # The whole loop runs in C (findall, map, accumulate): 1.15-1.2x as fast
     # as building each token from a match object (paired timings over the
-    # benchmark's sentences), on the hot path of restoration.  str.lstrip strips what \s matches (both are
-    # str.isspace), so each piece less its leading space is its token.
+    # benchmark's sentences), on the hot path of restoration.  str.lstrip
+    # strips what \s matches (both are str.isspace), so each piece less its
+    # leading space is its token.
     # Trailing space is cut first: no token follows it, and findall would
     # retry the pattern at each of its characters (quadratic in its length).
     pieces = _PIECE_RE.findall(text.rstrip())
