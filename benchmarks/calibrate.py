@@ -5,14 +5,16 @@
 
 For each train document (clean sample text from the gensim wheel, see
 unspin.corpus) and for its first one to three sentences, we score the clean
-text and a spun copy (spinner styles alternating, rate 0.3), then fit two
-logistic models by Newton's method:
+text and a spun copy (spinner styles alternating, rate 0.3).  Long texts are
+whole documents joined 3, 6 and 12 at a time, clean with clean and spun with
+spun (see long_texts).  Then we fit two logistic models by Newton's method:
 
 * span model: P(a slot's suggestion is the true original | span_vector), on
   the slots of spun texts; a slot is positive when it overlaps a ground-truth
   edit and its suggestion equals that edit's original;
-* document model: P(spun | unspin.detect.doc_vector(features)), on all texts,
-  each clean text weighted CLEAN_WEIGHT[mode] times (see there).
+* document model: P(spun | unspin.detect.doc_vector(features, kind)), on all
+  texts, each clean text weighted CLEAN_WEIGHT[mode] times, with the vector
+  kind DOC_VECTOR[mode] (see both).
 
 The scored slots can be dumped (--dump) and refitted later (--from-dump)
 without running the language model again.  The held-out test split is never
@@ -35,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from unspin.bench import leading_sentences  # noqa: E402
 from unspin.config import Config  # noqa: E402
-from unspin.detect import doc_vector, features, span_vector  # noqa: E402
+from unspin.detect import DOC_VECTORS, doc_vector, features, span_vector  # noqa: E402
 from unspin.restore import analyse_many, channel_score  # noqa: E402
 from unspin.text import norm  # noqa: E402
 
@@ -51,12 +53,36 @@ from unspin.text import norm  # noqa: E402
 #   first one to three sentences) were called spun, 28 with words changed.
 #   On dev, 8, 16 and 32 called 16, 8 and 5 spun in the fit's own scoring;
 #   16 was taken (4 called spun, 3 changed: benchmarks/short_texts.py).
-# - language model: its shipped fit (2026-11-28) is unweighted and calls
-#   no short clean dev text spun.  A refit weighted 4 (stop 33) called none
-#   of 298 dev texts spun and far more short spun ones, but let one strong
-#   slot make a 21-word clean sentence spun and edited ("go to" -> "visit",
-#   0.80; a negative test case), so it was not adopted.  See the README.
-CLEAN_WEIGHT = {"lm": 1.0, "fast": 16.0}
+# - language model: 8 (stop 34), with DOC_VECTOR "beyond_strongest".  In
+#   the fit's own scoring of 150 dev documents, their first sentences and
+#   their joins, 4, 8 and 16 call 2, 1 and 1 of 385 clean texts spun, and
+#   catch 368, 368 and 366 of 385 spun ones; 8 keeps a margin under the
+#   one-pair bound (see DOC_VECTOR).  A refit weighted 4 with the vector
+#   "all" (stop 33) let one strong slot make a 21-word clean sentence spun
+#   and edited ("go to" -> "visit", 0.80; a negative test case).
+CLEAN_WEIGHT = {"lm": 8.0, "fast": 16.0}
+
+# The document vector per mode (unspin.detect.doc_vector).
+# - language model: "beyond_strongest", fitted with clean texts weighted 8
+#   (stop 34).  The 2026-11-28 fit read "all" and was fitted on documents of
+#   one length (about 240 words): its weight for length came out positive,
+#   so a clean document of 900 words or more was called spun and edited
+#   ("nineteenth" -> "19th"; of 87 dev texts of 3, 6 and 12 clean documents
+#   joined, 67).  Refitted with long texts, "all" lets one strong slot
+#   decide a short text (the stop-33 failure above); "beyond_strongest"
+#   cannot, and on dev it calls none of the 87 joined clean texts and none
+#   of 148 short clean ones spun, and catches 131 of 148 short spun texts
+#   (the old fit: 95).
+# - --fast: "all".  Its stop-33 fit (weight 16) calls none of 325 joined
+#   clean dev texts spun.  Refitted with "beyond_strongest" and long texts,
+#   it called more clean dev texts spun (14 against 11) and caught fewer
+#   short spun ones.
+DOC_VECTOR = {"lm": "beyond_strongest", "fast": "all"}
+
+# Long texts: whole documents joined this many at a time.  The document
+# model must learn what length does to the evidence of clean text; the
+# train split's documents are all about 240 words long.
+LONG_JOINS = (3, 6, 12)
 
 
 def fit_logistic(
@@ -86,12 +112,14 @@ def build_items(n_docs: int, rate: float):
     docs = sorted(corpus.split(corpus.documents("all"), "train"), key=lambda d: d.id)[:n_docs]
     # Whole documents, and their first one to three sentences: short texts
     # teach the document model that one strong slot is not a spun page.
-    items = []
+    items, kinds = [], []
     for i, d in enumerate(docs):
         items.append(d.text)
+        kinds.append("document")
         short = leading_sentences(d.text, i)
         if short is not None:
             items.append(short)
+            kinds.append("short")
     texts, labels, truths = [], [], []
     for i, text in enumerate(items):
         texts.append(text)
@@ -102,13 +130,39 @@ def build_items(n_docs: int, rate: float):
         texts.append(sr.text)
         labels.append(1)
         truths.append([(e["spun_start"], e["spun_end"], norm(e["original"])) for e in sr.edits])
-    return len(docs), texts, labels, truths
+    return len(docs), texts, labels, truths, [k for k in kinds for _ in (0, 1)]
 
 
-def analyse(texts, labels, truths, fast: bool):
+def long_texts(recs: list[dict]) -> list[dict]:
+    """Whole documents joined k at a time (k in LONG_JOINS), clean with
+    clean and spun with spun, as records with their parts' slots pooled.
+
+    Exact without scoring the joined text again: the language model reads
+    one sentence window at a time, and the document model reads pass 2's
+    scores (unspin.detect.evidence), which no other sentence changes; the
+    pairs are pooled by evidence() as in one document.
+    """
+    out = []
+    for label in (0, 1):
+        docs = [r for r in recs if r["kind"] == "document" and r["label"] == label]
+        for k in LONG_JOINS:
+            for i in range(0, len(docs) - k + 1, k):
+                part = docs[i : i + k]
+                out.append(
+                    {
+                        "words": sum(r["words"] for r in part),
+                        "label": label,
+                        "kind": f"joined {k}",
+                        "slots": [s for r in part for s in r["slots"]],
+                    }
+                )
+    return out
+
+
+def analyse(texts, labels, truths, kinds, fast: bool):
     """One record per text: its words, label and scored slots."""
     cfg = Config(fast=fast, clean_boilerplate=False)
-    for doc, label, truth in zip(analyse_many(texts, cfg), labels, truths):
+    for doc, label, truth, kind in zip(analyse_many(texts, cfg), labels, truths, kinds):
         slots = []
         for p in doc.proposals:
             if p.score == float("-inf"):
@@ -128,7 +182,7 @@ def analyse(texts, labels, truths, fast: bool):
                     "ok": ok,
                 }
             )
-        yield {"words": doc.words, "label": label, "slots": slots}
+        yield {"words": doc.words, "label": label, "kind": kind, "slots": slots}
 
 
 def main(argv=None) -> int:
@@ -143,6 +197,12 @@ def main(argv=None) -> int:
         help="weight of each clean text in the document model's fit (default: 16 with --fast, else 1; "
         "see CLEAN_WEIGHT)",
     )
+    ap.add_argument(
+        "--doc-vector",
+        choices=DOC_VECTORS,
+        default=None,
+        help="the document model's input vector (default: DOC_VECTOR for the mode; see unspin.detect.doc_vector)",
+    )
     ap.add_argument("--write", action="store_true", help="update unspin/data/calibration.json")
     ap.add_argument("--dump", help="also write the scored slots to this JSONL file")
     ap.add_argument("--from-dump", help="fit from a file written by --dump (no scoring)")
@@ -154,13 +214,15 @@ def main(argv=None) -> int:
         meta, recs = json.loads(lines[0]), [json.loads(x) for x in lines[1:]]
         if any("observed" not in s for r in recs for s in r["slots"]):
             ap.error(f"{args.from_dump} predates pair-level evidence (no 'observed' per slot): dump it again")
+        if any("kind" not in r for r in recs):
+            ap.error(f"{args.from_dump} predates text kinds (no 'kind' per text): dump it again")
         n_docs = meta["documents"]
         # The time the language model (or n-gram) scoring took when the dump was made.
         dt = meta.get("scoring_seconds", float("nan"))
     else:
         t0 = time.perf_counter()
-        n_docs, texts, labels, truths = build_items(args.docs, args.rate)
-        recs = list(analyse(texts, labels, truths, args.fast))
+        n_docs, texts, labels, truths, kinds = build_items(args.docs, args.rate)
+        recs = list(analyse(texts, labels, truths, kinds, args.fast))
         dt = time.perf_counter() - t0
         if args.dump:
             with open(args.dump, "w") as fh:
@@ -169,8 +231,10 @@ def main(argv=None) -> int:
                 for r in recs:
                     fh.write(json.dumps(r) + "\n")
 
+    vector = args.doc_vector or DOC_VECTOR[mode]
+    long_recs = long_texts(recs)
     span_X, span_y, doc_X, doc_y = [], [], [], []
-    for r in recs:
+    for r in recs + long_recs:
         props = [
             SimpleNamespace(
                 score=s["score"],
@@ -181,9 +245,9 @@ def main(argv=None) -> int:
             )
             for s in r["slots"]
         ]
-        doc_X.append(doc_vector(features(props, r["words"])))
+        doc_X.append(doc_vector(features(props, r["words"]), vector))
         doc_y.append(r["label"])
-        if r["label"]:
+        if r["label"] and not r["kind"].startswith("joined"):
             for s in r["slots"]:
                 span_X.append(span_vector(s["gain"], s["channel"], s["source"]))
                 span_y.append(1.0 if s["ok"] else 0.0)
@@ -196,6 +260,7 @@ def main(argv=None) -> int:
     cal.setdefault("format", "unspin-calibration/1")
     cal[mode] = {
         "doc": [round(float(x), 4) for x in doc_w],
+        "doc_vector": vector,
         "span": [round(float(x), 4) for x in span_w],
         "provenance": {
             "script": "benchmarks/calibrate.py",
@@ -203,6 +268,7 @@ def main(argv=None) -> int:
             "split": "train",
             "documents": n_docs,
             "texts": len(recs),
+            "joined_texts": len(long_recs),
             "spin_rate": args.rate,
             "clean_weight": clean_weight,
             "styles": ["word", "phrase"],

@@ -144,6 +144,28 @@ def test_clean_corpus_documents_unchanged(doc_id):
     assert r.text == text, [(e.before, e.after) for e in r.edits if e.before != e.after]
 
 
+
+@pytest.mark.lm
+def test_a_long_clean_document_is_not_spun_and_a_long_spun_one_is():
+    """Three clean Wikipedia sections joined (944 words): the 2026-11-28
+    accurate-mode calibration called this spun (0.9998) and changed six
+    words ("nineteenth" -> "19th", "realm" -> "dominion"), as it did to
+    most clean texts of 900 words or more.  Its spun copy must still be
+    called spun."""
+    from unspin import corpus, restore_many
+    from unspin.spin import spin
+
+    try:
+        docs = {d.id: d for d in corpus.documents()}
+    except corpus.CorpusUnavailable:
+        pytest.skip("gensim sample corpus not installed")
+    text = "\n\n".join(docs[f"wiki/Anarchism#{i}"].text for i in range(3))
+    spun = spin(text, seed=7, style="word", rate=0.3).text
+    clean_r, spun_r = restore_many([text, spun], Config())
+    assert clean_r.detection.words > 900
+    assert not clean_r.detection.is_spun and clean_r.text == text, [(e.before, e.after) for e in clean_r.edits]
+    assert spun_r.detection.is_spun and spun_r.detection.spun_probability > 0.99
+
 def test_clean_pages_unchanged_fast():
     from unspin import restore_many
 
@@ -641,6 +663,58 @@ def test_a_repeated_pair_is_one_piece_of_document_evidence():
     assert f["n_pos"] == 3.0 and f["capped_mass"] == 10.5 and f["slots"] == 10.0
 
 
+def _pairs(scores):
+    from types import SimpleNamespace
+
+    return [
+        SimpleNamespace(score=x, doc_score=None, observed=f"form{i}", suggestion=f"original{i}", doc_suggestion=None)
+        for i, x in enumerate(scores)
+    ]
+
+
+_SCORES = st.lists(st.floats(-30, 60, allow_nan=False), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scores=_SCORES, words=st.integers(1, 5000), more=st.integers(1, 100_000), fast=st.booleans())
+def test_more_words_for_the_same_evidence_never_raise_the_probability(scores, words, more, fast):
+    """The document model is a rate test in both modes: the same slots in a
+    longer text are weaker evidence.  (The 2026-11-28 accurate-mode fit,
+    fitted on documents of one length, weighed length the other way and
+    called clean documents of 900 words or more spun.)"""
+    from unspin.detect import document_probability
+
+    cfg = Config(fast=fast)
+    p_short, _ = document_probability(_pairs(scores), words, cfg)
+    p_long, _ = document_probability(_pairs(scores), words + more, cfg)
+    assert p_long <= p_short
+
+
+@settings(max_examples=300, deadline=None)
+@given(score=st.floats(-30, 1e6, allow_nan=False), words=st.integers(1, 100_000), weak=st.lists(st.floats(-30, 0), max_size=8))
+def test_one_pair_of_evidence_never_makes_a_text_spun(score, words, weak):
+    """Accurate mode: a single (form, suggestion) pair with a positive
+    score, however strong and however short the text, with any number of
+    pairs that read no better restored, never makes a text spun.  One odd
+    phrase is what clean text also produces now and then."""
+    from unspin.detect import document_probability
+
+    p, f = document_probability(_pairs([score] + weak), words, Config())
+    assert f["n_pos"] <= 1 and p < Config().doc_threshold
+
+
+def test_the_document_vector_beyond_the_strongest_pair():
+    from unspin.detect import doc_vector, features
+
+    f = features(_pairs([30.0, 4.0, -1.0, 2.5]), 50)
+    assert (f["n_pos"], f["capped_mass"], f["top_capped"]) == (3.0, 26.5, 20.0)
+    assert doc_vector(f) == [3.0, 2.65, 0.5]
+    assert doc_vector(f, "beyond_strongest") == [2.0, 0.65, 0.5]
+    assert doc_vector(features([], 50), "beyond_strongest") == [0.0, 0.0, 0.5]
+    with pytest.raises(ValueError, match="unknown document vector"):
+        doc_vector(f, "strongest")
+
+
 @pytest.mark.parametrize("value, expected", [("float32", "float32"), ("bfloat16", "bfloat16"), ("", None), ("fp16", ValueError)])
 def test_model_dtype_choice(monkeypatch, value, expected):
     """UNSPIN_LM_DTYPE names the dtype outright; unset, the CPU's flags pick
@@ -855,10 +929,12 @@ def test_later_rounds_from_kept_caches_restore_as_in_full(monkeypatch):
     from unspin import restore
     from unspin.lm import get_scorer
 
+    # A sentence of the seed article in which round 2 retakes decisions (a
+    # text whose every slot round 1 settles runs no round 2 at all).
     text = (
-        "The economic system shall be watched fastidiously by the central financial institution, "
-        "which stated final month that the yr would end with a go to to Astana.\n\n"
-        "Putin is anticipated to go to Kazakhstan for an official go to."
+        "Kazakh Deputy Prime Minister Serik Zhumangarin in feedback on November 7 tried to maneuver away "
+        "from the clouds that comply with Putin, however any point out of Russia and commerce in the "
+        "identical sentence will invariably summon questions on sanctions evasion."
     )
     scorer = get_scorer()
     ran = []

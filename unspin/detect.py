@@ -43,7 +43,8 @@ from .records import Detection
 from .text import norm
 
 # Logistic coefficients per mode ("lm", "fast"): "doc" is (intercept, then
-# one weight per doc_vector entry); "span" likewise for span_vector.  Fitted by benchmarks/calibrate.py on the train split; the
+# one weight per doc_vector entry, of the kind named by "doc_vector"; "all"
+# when absent); "span" likewise for span_vector.  Fitted by benchmarks/calibrate.py on the train split; the
 # file records the provenance of each fit (date, documents, examples).
 CALIBRATION_PATH = Path(__file__).with_name("data") / "calibration.json"
 
@@ -111,29 +112,45 @@ def evidence(proposals) -> list[float]:
 def features(proposals, words: int) -> dict[str, float]:
     w = max(words, 1)
     pos = [x for x in evidence(proposals) if x > 0]
+    capped = [min(x, 20.0) for x in pos]
     return {
         "pos_rate": 100.0 * len(pos) / w,
         "pos_mass": 100.0 * sum(pos) / w,
         "n_pos": float(len(pos)),
-        "capped_mass": sum(min(x, 20.0) for x in pos),
+        "capped_mass": sum(capped),
+        "top_capped": max(capped, default=0.0),
         "words": float(words),
         "slots": float(len(proposals)),
     }
 
 
-def doc_vector(f: dict[str, float]) -> list[float]:
+#: The document model's input vectors, by the name a calibration records.
+DOC_VECTORS = ("all", "beyond_strongest")
+
+
+def doc_vector(f: dict[str, float], kind: str = "all") -> list[float]:
     """The document model's inputs, shaped like a Poisson rate test: the
     count of positive slots and their (capped) summed score grow the odds,
     the number of words shrinks them.  So evidence must accumulate: one strong
     slot in a twenty-word sentence is what clean text also produces now and
-    then ("the Soviet economic system"), while a page of them is not."""
-    return [f["n_pos"], f["capped_mass"] / 10.0, f["words"] / 100.0]
+    then ("the Soviet economic system"), while a page of them is not.
+
+    ``kind`` "beyond_strongest" leaves the strongest pair out of the count
+    and the sum: one odd phrase cannot make a text spun, however short the
+    text, and only a second pair of evidence starts to.
+    """
+    if kind == "all":
+        return [f["n_pos"], f["capped_mass"] / 10.0, f["words"] / 100.0]
+    if kind == "beyond_strongest":
+        return [max(f["n_pos"] - 1.0, 0.0), (f["capped_mass"] - f["top_capped"]) / 10.0, f["words"] / 100.0]
+    raise ValueError(f"unknown document vector {kind!r}; expected one of {DOC_VECTORS}")
 
 
 def document_probability(proposals, words, config: Config = DEFAULT):
     f = features(proposals, words)
-    w = calibration()[_mode(config)]["doc"]
-    x = doc_vector(f)
+    model = calibration()[_mode(config)]
+    x = doc_vector(f, model.get("doc_vector", "all"))
+    w = model["doc"]
     z = w[0] + sum(wi * xi for wi, xi in zip(w[1:], x))
     return _sigmoid(z), {k: round(v, 4) for k, v in f.items()}
 
