@@ -1,4 +1,4 @@
-"""unspin.bench's short-text figures."""
+"""unspin.bench's short- and long-text figures."""
 from unspin import bench
 from unspin.config import Config
 from unspin.lexicon import load_lexicon
@@ -32,3 +32,27 @@ def test_short_figures_count_every_text_once_per_bucket():
     assert rows["all"]["clean"] == rows["all"]["spun"] == fig["texts"] // 2
     for r in parts:
         assert r["clean_changed"] <= r["clean"] and r["spun_called_spun"] <= r["spun"]
+
+
+def test_long_texts_join_consecutive_documents():
+    docs = bench._test_docs(7)
+    pairs = list(bench.long_texts(docs, load_lexicon()))
+    assert len(pairs) == len(docs) // bench.LONG_JOIN == 2  # the last, incomplete group is left out
+    for k, (clean, spun) in enumerate(pairs):
+        part = docs[k * bench.LONG_JOIN : (k + 1) * bench.LONG_JOIN]
+        assert clean == "\n\n".join(d.text for d in part)
+        assert spun != clean
+
+
+def test_long_figures_count_every_text_once_per_bucket():
+    docs = bench._test_docs(9)
+    fig = bench.long_figures(Config(fast=True), docs, load_lexicon())
+    rows = fig["buckets"]
+    parts = [r for name, r in rows.items() if name != "all"]
+    assert len(parts) == len(bench.LONG_BUCKETS)
+    for key, total in rows["all"].items():
+        assert sum(r[key] for r in parts) == total
+    assert rows["all"]["clean"] == rows["all"]["spun"] == fig["texts"] // 2 == 3
+    # Three joined test documents are clean, and their spun copies spun.
+    assert rows["all"]["clean_called_spun"] == rows["all"]["clean_changed"] == 0
+    assert rows["all"]["spun_called_spun"] == 3

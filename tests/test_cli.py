@@ -537,6 +537,8 @@ def test_bench_fast_small(tmp_path):
     short = figures["short"]["buckets"]
     assert figures["short"]["texts"] == 2 * short["all"]["clean"] > 0
     assert "short texts" in out(p)
+    # Two documents make no group of LONG_JOIN: the section is there, empty.
+    assert figures["long"]["texts"] == 0 and "long texts (3 joined)" in out(p)
 
 
 def test_bench_real_dev_must_be_a_directory(tmp_path):

@@ -26,6 +26,12 @@ Four parts, each a section of the returned dict (and of the JSON file):
     changed, spun texts called spun (:func:`short_figures`).  A document
     model needs evidence to accumulate; this is where it runs short.
 
+``long``
+    The same documents joined :data:`LONG_JOIN` at a time, clean and spun:
+    the same counts (:func:`long_figures`).  A document model must not take
+    length itself for evidence (the 2026-11-28 calibration did, and called
+    most clean texts of 900 words or more spun).
+
 ``throughput``
     Words per second of restoration over all the texts above (clean and
     spun), model load excluded, and peak resident memory of the process.  In
@@ -387,24 +393,49 @@ def short_figures(config: Config, docs, lexicon) -> dict[str, Any]:
     many clean texts are called spun and how many have words changed, and
     how many spun ones are called spun.  A document model needs evidence to
     accumulate, so these show where it stops being able to tell."""
+    return _length_figures(config, list(short_texts(docs, lexicon)), SHORT_BUCKETS, len(docs))
+
+
+#: Long texts: this many consecutive documents joined (see long_texts).
+LONG_JOIN = 3
+LONG_BUCKETS = ((0, 1000), (1000, None))
+
+
+def long_texts(docs, lexicon) -> Iterator[tuple[str, str]]:
+    """(clean, spun) long texts: :data:`LONG_JOIN` consecutive documents
+    joined as paragraphs (a last, incomplete group is left out), spun in the
+    two styles by turns at :data:`RATE`."""
+    from .spin import spin
+
+    for i in range(0, len(docs) - LONG_JOIN + 1, LONG_JOIN):
+        text = "\n\n".join(d.text for d in docs[i : i + LONG_JOIN])
+        style = STYLES[(i // LONG_JOIN) % 2]
+        yield text, spin(text, seed=SEEDS[style], style=style, rate=RATE, lexicon=lexicon).text
+
+
+def long_figures(config: Config, docs, lexicon) -> dict[str, Any]:
+    """The counts of :func:`short_figures` for :func:`long_texts`."""
+    return _length_figures(config, list(long_texts(docs, lexicon)), LONG_BUCKETS, len(docs))
+
+
+def _length_figures(config: Config, pairs: list[tuple[str, str]], buckets, n_docs: int) -> dict[str, Any]:
     from .restore import restore_many
 
-    pairs = list(short_texts(docs, lexicon))
     texts = [t for pair in pairs for t in pair]
     counts = ("clean", "clean_called_spun", "clean_changed", "spun", "spun_called_spun")
-    rows = {name: dict.fromkeys(counts, 0) for name in [_bucket_name(*b) for b in SHORT_BUCKETS] + ["all"]}
+    rows = {name: dict.fromkeys(counts, 0) for name in [_bucket_name(*b) for b in buckets] + ["all"]}
     results = restore_many(texts, config)  # clean, spun, clean, spun, ...
     for clean, _ in pairs:
         rc, rs = next(results), next(results)
         n = word_count(clean)
-        name = next(_bucket_name(lo, hi) for lo, hi in SHORT_BUCKETS if n >= lo and (hi is None or n < hi))
+        name = next(_bucket_name(lo, hi) for lo, hi in buckets if n >= lo and (hi is None or n < hi))
         for row in (rows[name], rows["all"]):
             row["clean"] += 1
             row["clean_called_spun"] += rc.detection.is_spun
             row["clean_changed"] += rc.text != clean
             row["spun"] += 1
             row["spun_called_spun"] += rs.detection.is_spun
-    return {"documents": len(docs), "texts": len(texts), "rate": RATE, "buckets": rows}
+    return {"documents": n_docs, "texts": len(texts), "rate": RATE, "buckets": rows}
 
 
 # --------------------------------------------------------------------------
@@ -638,6 +669,8 @@ def run_bench(
     result["synthetic"] = synthetic
     log("short texts: each document's first one to three sentences, clean and spun")
     result["short"] = short_figures(config, docs, lexicon)
+    log(f"long texts: the documents joined {LONG_JOIN} at a time, clean and spun")
+    result["long"] = long_figures(config, docs, lexicon)
     if config.fast:
         # A --fast pass over the benchmark takes about a second, and one such
         # timing swings by a third on a shared machine: the figure is the
@@ -739,11 +772,13 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"{'synthetic':<10}" + "".join(f"{h:>9}" for _, h in cols))
         for group, s in syn.items():
             lines.append(f"{group:<10}" + "".join(f"{_fmt(s.get(k)):>9}" for k, _ in cols))
-    short = result.get("short")
-    if short:
+    for key, title in (("short", "short texts (first 1-3 sentences)"), ("long", f"long texts ({LONG_JOIN} joined)")):
+        fig = result.get(key)
+        if not fig:
+            continue
         lines.append("")
-        lines.append("short texts (first 1-3 sentences)   clean: called spun, changed   spun: called spun")
-        for name, row in short["buckets"].items():
+        lines.append(f"{title:<36}clean: called spun, changed   spun: called spun")
+        for name, row in fig["buckets"].items():
             lines.append(
                 f"  {name + ' words' if name != 'all' else 'all':<16}"
                 f"{row['clean_called_spun']:>8} / {row['clean']:<5}{row['clean_changed']:>4} / {row['clean']:<8}"
