@@ -194,8 +194,8 @@ def main(argv=None) -> int:
         "--clean-weight",
         type=float,
         default=None,
-        help="weight of each clean text in the document model's fit (default: 16 with --fast, else 1; "
-        "see CLEAN_WEIGHT)",
+        help="weight of each clean text in the document model's fit (default: "
+        f"{CLEAN_WEIGHT['fast']:g} with --fast, else {CLEAN_WEIGHT['lm']:g}; see CLEAN_WEIGHT)",
     )
     ap.add_argument(
         "--doc-vector",
